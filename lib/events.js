@@ -1,0 +1,83 @@
+'use strict';
+// Listener slots (R4, R52–R55) and the decoding of native event batches (see
+// src/runtime/events.rs for the producer side). Hand-written.
+
+const { ERRORS, businessError } = require('./errors');
+
+/** Event kinds of a batch; must match `kind` in src/runtime/events.rs. */
+const KIND = Object.freeze({
+  HEADERS: 1,
+  OPEN: 2,
+  TEXT: 3,
+  BINARY: 4,
+  PEER_CLOSING: 5,
+  ERROR: 6,
+  FAILED: 7,
+  CLOSE: 8,
+});
+
+/** R53: the event types a client listens to. */
+const CLIENT_EVENTS = new Set(['open', 'openInfo', 'message', 'close', 'error', 'dataEnd', 'headerReceive']);
+
+/**
+ * R7: a listener that throws must not break the dispatch loop; its exception is
+ * rethrown on its own tick so it still reaches `uncaughtException`.
+ */
+function invoke(fn, a, b, argc) {
+  try {
+    if (argc === 1) fn(a);
+    else fn(a, b);
+  } catch (err) {
+    process.nextTick(() => {
+      throw err;
+    });
+  }
+}
+
+/** One listener per type (R4). */
+class Listeners {
+  constructor(types) {
+    this.types = types;
+    this.slots = Object.create(null);
+  }
+
+  set(type, fn) {
+    if (this.types.has(type)) this.slots[type] = fn;
+  }
+
+  remove(type, fn) {
+    if (!this.types.has(type)) return;
+    if (fn === undefined || this.slots[type] === fn) this.slots[type] = undefined;
+  }
+
+  get(type) {
+    return this.slots[type];
+  }
+}
+
+/** `headerReceive` value (R56): plain object, `set-cookie` as an array. */
+function decodeHeaders(text) {
+  const headers = {};
+  if (text === '') return headers;
+  const parts = text.split('\0');
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    const name = parts[i];
+    const value = parts[i + 1];
+    if (name === 'set-cookie') (headers[name] ||= []).push(value);
+    else headers[name] = value;
+  }
+  return headers;
+}
+
+/** The `error` event value (R64). */
+function eventError(status) {
+  return businessError(ERRORS.EVENT, String(status));
+}
+
+// Buffer#utf8Slice skips toString's argument normalisation; per small message it is
+// the difference between ~90 ns and ~140 ns here (measured with 32-byte messages).
+const utf8 = typeof Buffer.prototype.utf8Slice === 'function'
+  ? (buf, start, end) => buf.utf8Slice(start, end)
+  : (buf, start, end) => buf.toString('utf8', start, end);
+
+module.exports = { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8 };

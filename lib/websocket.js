@@ -1,0 +1,229 @@
+'use strict';
+// The ArkTS `WebSocket` object: overload resolution (R13, R40, R46), the state
+// machine mirror of spec A.6 that answers calls synchronously, settlement of
+// callbacks and promises, and dispatch of native event batches. Hand-written.
+
+const { isArrayBuffer } = require('node:util').types;
+const native = require('../binding.js');
+const { ERRORS, BusinessError, businessError } = require('./errors');
+const { isObject, readOptions, OptionError } = require('./options');
+const { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8 } = require('./events');
+
+/** R42: largest payload `send` accepts, in bytes (5 MiB − 16). */
+const SEND_MAX_BYTES = 5 * 1024 * 1024 - 16;
+
+const IDLE = 0;
+const CONNECTING = 1;
+const OPEN = 2;
+const CLOSING = 3;
+
+/** R39. */
+const TlsProtocol = Object.freeze({ TLS_V_1_0: 0, TLS_V_1_1: 1, TLS_V_1_2: 2, TLS_V_1_3: 3 });
+
+/**
+ * Settles one call (A.3): `cb(err, undefined)` / `cb(undefined, true)` on a later tick
+ * in callback mode (return undefined), otherwise a Promise.
+ */
+function settle(cb, err) {
+  if (cb) {
+    process.nextTick(cb, err, err ? undefined : true);
+    return undefined;
+  }
+  return err ? Promise.reject(err) : Promise.resolve(true);
+}
+
+function byteLengthOver(data, limit) {
+  if (typeof data !== 'string') return data.byteLength > limit;
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: most strings need no counting.
+  if (data.length * 3 <= limit) return false;
+  return Buffer.byteLength(data, 'utf8') > limit;
+}
+
+class WebSocket {
+  #state = IDLE;
+  /** @type {import('../binding.js').NativeConnection | null} */
+  #conn = null;
+  #openSuppressed = false;
+  #listeners = new Listeners(CLIENT_EVENTS);
+
+  connect(...args) {
+    const n = args.length;
+    let cb = null;
+    let url;
+    let options;
+    if (n === 2 && typeof args[1] === 'function') {
+      cb = args[1];
+      if (typeof args[0] !== 'string') return settle(cb, businessError(ERRORS.PARAMETER));
+      url = args[0];
+    } else if (n === 3 && typeof args[2] === 'function') {
+      cb = args[2];
+      if (typeof args[0] !== 'string' || !isObject(args[1])) return settle(cb, businessError(ERRORS.PARAMETER));
+      [url, options] = args;
+    } else if (n === 1 && typeof args[0] === 'string') {
+      url = args[0];
+    } else if (n === 2 && typeof args[0] === 'string' && isObject(args[1])) {
+      [url, options] = args;
+    } else {
+      return settle(null, businessError(ERRORS.PARAMETER));
+    }
+    return settle(cb, this.#start(url, options));
+  }
+
+  /** R16 in order; returns the error, or undefined when the attempt started. */
+  #start(url, options) {
+    let read;
+    try {
+      read = readOptions(url, options);
+    } catch (e) {
+      if (e instanceof OptionError) return businessError(e.row);
+      throw e;
+    }
+    if (this.#state !== IDLE) return businessError(ERRORS.ALREADY_EXIST);
+    const result = native.connect(read.native, (buf, meta) => this.#onBatch(buf, meta));
+    if (!(result instanceof native.NativeConnection)) {
+      const err = new BusinessError(result.code, result.message);
+      if (result.code === ERRORS.CONNECT_FAILED[0]) {
+        // R16 step 7 / R63: the rejection first, then the error event.
+        setImmediate(() => this.#emit('error', eventError(0), undefined, 1));
+      }
+      return err;
+    }
+    this.#conn = result;
+    this.#state = CONNECTING;
+    this.#openSuppressed = false;
+    return undefined;
+  }
+
+  send(...args) {
+    const n = args.length;
+    let cb = null;
+    if (n === 2 && typeof args[1] === 'function') cb = args[1];
+    else if (n === 1 && typeof args[0] === 'function') return settle(args[0], businessError(ERRORS.PARAMETER));
+    else if (n !== 1) return settle(null, businessError(ERRORS.PARAMETER));
+    const data = args[0];
+    const isText = typeof data === 'string';
+    if (!isText && !isArrayBuffer(data)) return settle(cb, businessError(ERRORS.PARAMETER));
+    if (byteLengthOver(data, SEND_MAX_BYTES)) return settle(cb, businessError(ERRORS.PARAMETER));
+    if (this.#state !== OPEN && this.#state !== CONNECTING) {
+      return settle(cb, businessError(ERRORS.SEND_NOT_OPEN));
+    }
+    if (isText) this.#conn.sendText(data);
+    else this.#conn.sendBinary(data);
+    return settle(cb, undefined);
+  }
+
+  close(...args) {
+    const n = args.length;
+    let cb = null;
+    let options;
+    if (n === 0) {
+      // defaults
+    } else if (n === 1 && typeof args[0] === 'function') {
+      cb = args[0];
+    } else if (n === 1 && isObject(args[0])) {
+      options = args[0];
+    } else if (n === 2 && typeof args[1] === 'function') {
+      cb = args[1];
+      if (!isObject(args[0])) return settle(cb, businessError(ERRORS.PARAMETER));
+      options = args[0];
+    } else {
+      return settle(null, businessError(ERRORS.PARAMETER));
+    }
+    if (this.#state !== OPEN && this.#state !== CONNECTING) return settle(cb, businessError(ERRORS.UNKNOWN));
+    // R50: closing while connecting hides open/openInfo of this attempt.
+    if (this.#state === CONNECTING) this.#openSuppressed = true;
+    this.#state = CLOSING;
+    const code = options && typeof options.code === 'number' ? options.code : undefined;
+    const reason = options && typeof options.reason === 'string' ? options.reason : undefined;
+    this.#conn.close(code, reason);
+    return settle(cb, undefined);
+  }
+
+  on(...args) {
+    if (args.length !== 2 || typeof args[0] !== 'string' || typeof args[1] !== 'function') {
+      throw businessError(ERRORS.PARAMETER);
+    }
+    this.#listeners.set(args[0], args[1]);
+  }
+
+  off(...args) {
+    const n = args.length;
+    if (n < 1 || n > 2 || typeof args[0] !== 'string' || (n === 2 && typeof args[1] !== 'function')) {
+      throw businessError(ERRORS.PARAMETER);
+    }
+    this.#listeners.remove(args[0], args[1]);
+  }
+
+  /** Calls the listener registered for `type` now, if any (R6). */
+  #emit(type, a, b, argc) {
+    const fn = this.#listeners.get(type);
+    if (fn !== undefined) invoke(fn, a, b, argc);
+  }
+
+  #ended() {
+    this.#state = IDLE;
+    this.#conn = null;
+  }
+
+  /** One native batch: `meta` holds (kind, length, extra) triples over `buf`. */
+  #onBatch(buf, meta) {
+    let offset = 0;
+    for (let i = 0; i < meta.length; i += 3) {
+      const kind = meta[i];
+      const end = offset + meta[i + 1];
+      const extra = meta[i + 2];
+      switch (kind) {
+        case KIND.TEXT:
+        case KIND.BINARY: {
+          const onMessage = this.#listeners.get('message');
+          if (onMessage !== undefined) {
+            const data = kind === KIND.TEXT
+              ? utf8(buf, offset, end)
+              : buf.buffer.slice(buf.byteOffset + offset, buf.byteOffset + end);
+            invoke(onMessage, undefined, data, 2);
+            // R60: dataEnd follows every delivered message.
+            this.#emit('dataEnd', undefined, undefined, 1);
+          }
+          break;
+        }
+        case KIND.HEADERS:
+          this.#emit('headerReceive', decodeHeaders(utf8(buf, offset, end)), undefined, 1);
+          break;
+        case KIND.OPEN: {
+          if (this.#openSuppressed) break;
+          this.#state = OPEN;
+          const [message, protocol] = utf8(buf, offset, end).split('\0');
+          this.#emit('open', undefined, { status: extra, message }, 2);
+          const info = { status: extra, message };
+          if (protocol) info.protocol = protocol;
+          this.#emit('openInfo', undefined, info, 2);
+          break;
+        }
+        case KIND.PEER_CLOSING:
+          if (this.#state === OPEN) this.#state = CLOSING;
+          break;
+        case KIND.ERROR:
+          this.#emit('error', eventError(extra), undefined, 1);
+          break;
+        case KIND.FAILED:
+          this.#ended();
+          this.#emit('error', eventError(extra), undefined, 1);
+          break;
+        case KIND.CLOSE:
+          this.#ended();
+          this.#emit('close', undefined, { code: extra, reason: utf8(buf, offset, end) }, 2);
+          break;
+        default:
+          break;
+      }
+      offset = end;
+    }
+  }
+}
+
+/** R8: arguments are ignored. */
+function createWebSocket() {
+  return new WebSocket();
+}
+
+module.exports = { createWebSocket, TlsProtocol, WebSocket, SEND_MAX_BYTES };

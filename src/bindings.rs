@@ -1,0 +1,172 @@
+//! The thin `#[napi]` layer: converts JS values to engine types, starts connections,
+//! and turns event batches into one JS call each. Argument shapes and BusinessError
+//! objects are the hand-written JS layer's job (`lib/`); this file only maps
+//! [`ClientError`] to `{code, message}` once.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{ArrayBuffer, Buffer, Either, FnArgs, Function, Uint32Array};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Status;
+use napi_derive::napi;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::engine::handshake::RequestOptions;
+use crate::engine::heartbeat;
+use crate::engine::url::parse_target;
+use crate::errors::ClientError;
+use crate::runtime::connection::{self, Command, ConnectConfig};
+use crate::runtime::events::{EventQueue, Notifier};
+use crate::runtime::tls::{ClientCertPaths, TlsOptions};
+
+/// Options already shape-checked by `lib/options.js` (R15, R26–R38).
+#[napi(object)]
+pub struct NativeConnectOptions {
+    /// The URL exactly as passed to `connect`.
+    pub url: String,
+    /// User headers as a flat `[name, value, name, value, …]` list (R26).
+    pub headers: Vec<String>,
+    /// `Sec-WebSocket-Protocol` offer (R33).
+    pub protocol: Option<String>,
+    /// Trust-anchor PEM file (R27).
+    pub ca_path: Option<String>,
+    /// Client certificate chain (R28).
+    pub cert_path: Option<String>,
+    /// Client private key (R28).
+    pub key_path: Option<String>,
+    /// Client key password (R28).
+    pub key_password: Option<String>,
+    /// R29.
+    pub skip_server_cert_verification: bool,
+    /// R35, after `ToUint32`; `None` when not a number.
+    pub ping_interval: Option<u32>,
+    /// R35, after `ToUint32`; `None` when not a number.
+    pub pong_timeout: Option<u32>,
+    /// R36: `minSupportTlsProtocol === TLS_V_1_3`.
+    pub tls13_only: bool,
+    /// R37.
+    pub support_origin_port: bool,
+}
+
+/// A refused connect, as BusinessError data (spec table (d)).
+#[napi(object)]
+pub struct NativeError {
+    /// Business error code.
+    pub code: i32,
+    /// Exact message string.
+    pub message: String,
+}
+
+impl From<ClientError> for NativeError {
+    fn from(e: ClientError) -> Self {
+        NativeError {
+            code: e.code(),
+            message: e.message().to_string(),
+        }
+    }
+}
+
+type BatchFn = ThreadsafeFunction<(), (), FnArgs<(Buffer, Uint32Array)>, Status, false>;
+
+/// Wakes JS through a threadsafe function. Holding it keeps the event loop alive, which
+/// is exactly the R10 contract: it exists from `connect` until the terminal event.
+struct TsfnNotifier(BatchFn);
+
+impl Notifier for TsfnNotifier {
+    fn notify(&self) -> bool {
+        self.0.call((), ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok
+    }
+}
+
+/// One connection attempt as seen from JS.
+#[napi]
+pub struct NativeConnection {
+    commands: UnboundedSender<Command>,
+}
+
+#[napi]
+impl NativeConnection {
+    /// Queues a text frame (R43). Copies the string once, on the JS thread.
+    #[napi(catch_unwind)]
+    pub fn send_text(&self, data: String) {
+        // A closed channel means the connection already ended: R45 discards silently.
+        let _ = self.commands.send(Command::Text(data));
+    }
+
+    /// Queues a binary frame with a copy of the bytes (R43).
+    #[napi(catch_unwind)]
+    pub fn send_binary(&self, data: ArrayBuffer) {
+        let _ = self.commands.send(Command::Binary(data.to_vec()));
+    }
+
+    /// Starts the closing handshake (R47–R50).
+    #[napi(catch_unwind)]
+    pub fn close(&self, code: Option<f64>, reason: Option<String>) {
+        let _ = self.commands.send(Command::Close { code, reason });
+    }
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|v| !v.is_empty())
+}
+
+fn config_from(opts: NativeConnectOptions) -> Result<ConnectConfig, ClientError> {
+    let target = parse_target(&opts.url)?;
+    let headers = opts
+        .headers
+        .chunks_exact(2)
+        .map(|pair| (pair[0].clone(), pair[1].clone()))
+        .collect();
+    let client_cert = non_empty(opts.cert_path).map(|cert| ClientCertPaths {
+        cert_path: PathBuf::from(cert),
+        key_path: PathBuf::from(opts.key_path.unwrap_or_default()),
+        key_password: opts.key_password.unwrap_or_default(),
+    });
+    Ok(ConnectConfig {
+        target,
+        request: RequestOptions {
+            headers,
+            protocol: non_empty(opts.protocol),
+            support_origin_port: opts.support_origin_port,
+        },
+        tls: TlsOptions {
+            ca_path: non_empty(opts.ca_path).map(PathBuf::from),
+            client_cert,
+            skip_verification: opts.skip_server_cert_verification,
+            tls13_only: opts.tls13_only,
+        },
+        heartbeat: heartbeat::normalise(opts.ping_interval, opts.pong_timeout),
+    })
+}
+
+/// Validates the URL (R16 steps 6–7) and starts the attempt. `on_batch(buffer, meta)`
+/// receives every event batch of this connection (see `runtime::events`).
+#[napi(catch_unwind)]
+pub fn connect(
+    opts: NativeConnectOptions,
+    on_batch: Function<'_, FnArgs<(Buffer, Uint32Array)>, ()>,
+) -> napi::Result<Either<NativeConnection, NativeError>> {
+    let config = match config_from(opts) {
+        Ok(c) => c,
+        Err(e) => return Ok(Either::B(e.into())),
+    };
+    let runtime = crate::runtime::runtime().map_err(napi::Error::from_reason)?;
+    let queue_slot: Arc<std::sync::OnceLock<Arc<EventQueue>>> =
+        Arc::new(std::sync::OnceLock::new());
+    let for_js = queue_slot.clone();
+    let tsfn: BatchFn = on_batch
+        .build_threadsafe_function::<()>()
+        .callee_handled::<false>()
+        .build_callback(move |_ctx| {
+            let batch = for_js.get().map(|q| q.take()).unwrap_or_default();
+            Ok(FnArgs::from((
+                Buffer::from(batch.payload),
+                Uint32Array::from(batch.meta),
+            )))
+        })?;
+    let queue = Arc::new(EventQueue::new(Box::new(TsfnNotifier(tsfn))));
+    let _ = queue_slot.set(queue.clone());
+    let commands = connection::spawn(runtime, config, queue);
+    Ok(Either::A(NativeConnection { commands }))
+}

@@ -1,0 +1,48 @@
+//! Every tunable number of the client in one place, each with its unit in the name
+//! and the spec rule (`shared/spec/API.md`) it implements.
+
+/// Longest accepted URL, in characters (R17; OH API 15–25 value).
+pub const URL_MAX_CHARS: usize = 2048;
+
+/// Whole connection attempt bound: TCP + proxy CONNECT + TLS + HTTP upgrade (R22).
+pub const HANDSHAKE_TIMEOUT_MS: u64 = 20_000;
+
+/// How long a local close waits for the peer's close frame before tearing down (R49).
+pub const CLOSE_TIMEOUT_MS: u64 = 5_000;
+
+/// Largest incoming message, in bytes; larger ones end the connection with 1009 (R59).
+pub const MAX_INCOMING_MESSAGE_BYTES: usize = 100 * 1024 * 1024;
+
+/// Default heartbeat: seconds between Pings (R35, R67).
+pub const PING_INTERVAL_DEFAULT_SECS: u32 = 30;
+
+/// Default heartbeat: seconds to wait for a Pong (R35, R67).
+pub const PONG_TIMEOUT_DEFAULT_SECS: u32 = 30;
+
+/// A `pingInterval` above this is reset to the default (R35).
+pub const PING_INTERVAL_MAX_SECS: u32 = 30_000;
+
+/// Close code used when the caller gives none or an invalid one (R47).
+pub const CLOSE_CODE_NORMAL: u16 = 1000;
+
+/// Close code reported for every abnormal end of an open connection (R61, [NODE]).
+pub const CLOSE_CODE_ABNORMAL: u16 = 1006;
+
+/// Close code sent when an incoming message exceeds the limit (R59).
+pub const CLOSE_CODE_TOO_BIG: u16 = 1009;
+
+/// Close reason used when the caller gives none (R48).
+pub const CLOSE_REASON_DEFAULT: &str = "CLOSE_NORMAL";
+
+/// Reason reported when the peer gave none, or the link dropped (R61).
+pub const CLOSE_REASON_LINK_DOWN: &str = "The link is down";
+
+/// A close frame carries at most 125 payload bytes, 2 of them the code (RFC 6455 §5.5; R48).
+pub const CLOSE_REASON_MAX_BYTES: usize = 123;
+
+/// Socket read chunk of tungstenite, in bytes. The 128 KiB default costs 128 KiB per idle
+/// connection; 16 KiB still carries hundreds of small frames per read syscall (issue #2).
+pub const READ_BUFFER_BYTES: usize = 16 * 1024;
+
+/// Pending outgoing bytes after which tungstenite writes to the socket (same reasoning).
+pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;

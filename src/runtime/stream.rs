@@ -1,0 +1,209 @@
+//! Establishing the byte stream of a connection: name resolution and TCP (R21a),
+//! TLS (R69–R72), and the HTTP upgrade exchange (R23–R24) driven over it.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+use crate::engine::handshake::{self, RequestOptions, ResponseHead};
+use crate::engine::url::Target;
+use crate::errors::ClientError;
+use crate::runtime::tls::{self, TlsOptions};
+
+/// Largest handshake response head we buffer before calling it malformed.
+const RESPONSE_HEAD_MAX_BYTES: usize = 64 * 1024;
+
+/// A plain or TLS TCP stream.
+pub enum MaybeTls {
+    /// `ws://`.
+    Plain(TcpStream),
+    /// `wss://`.
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for MaybeTls {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            MaybeTls::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for MaybeTls {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            MaybeTls::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            MaybeTls::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            MaybeTls::Plain(s) => s.is_write_vectored(),
+            MaybeTls::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_flush(cx),
+            MaybeTls::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            MaybeTls::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+fn failed(detail: impl Into<String>) -> ClientError {
+    ClientError::ConnectFailed {
+        status: None,
+        detail: detail.into(),
+    }
+}
+
+/// Resolves the host and tries each address in turn, each with an equal share of the
+/// time left until `deadline` (R21a), so a dead first address cannot eat the whole bound.
+async fn connect_tcp(target: &Target, deadline: Instant) -> Result<TcpStream, ClientError> {
+    let addrs: Vec<std::net::SocketAddr> = match target.ip {
+        Some(ip) => vec![std::net::SocketAddr::new(ip, target.port)],
+        None => tokio::net::lookup_host((target.host.as_str(), target.port))
+            .await
+            .map_err(|e| failed(format!("cannot resolve {}: {e}", target.host)))?
+            .collect(),
+    };
+    if addrs.is_empty() {
+        return Err(failed(format!("{} has no address", target.host)));
+    }
+    let mut last_error = String::new();
+    for (i, addr) in addrs.iter().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let share = left / (addrs.len() - i) as u32;
+        match tokio::time::timeout(
+            share.max(Duration::from_millis(1)),
+            TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(stream)) => {
+                // Small frames must leave at once: Nagle would add up to 40 ms per echo.
+                stream
+                    .set_nodelay(true)
+                    .map_err(|e| failed(format!("TCP_NODELAY: {e}")))?;
+                return Ok(stream);
+            }
+            Ok(Err(e)) => last_error = format!("{addr}: {e}"),
+            Err(_) => last_error = format!("{addr}: timed out"),
+        }
+    }
+    Err(failed(last_error))
+}
+
+/// TCP, then TLS for `wss`.
+pub async fn open_stream(
+    target: &Target,
+    tls_options: &TlsOptions,
+    deadline: Instant,
+) -> Result<MaybeTls, ClientError> {
+    // Load TLS material before connecting, so a bad key fails without network traffic.
+    let tls_config = if target.secure {
+        Some(tls::client_config(tls_options)?)
+    } else {
+        None
+    };
+    let tcp = connect_tcp(target, deadline).await?;
+    match tls_config {
+        None => Ok(MaybeTls::Plain(tcp)),
+        Some(config) => {
+            let name = tls::server_name(&target.host, target.ip)?;
+            let stream = TlsConnector::from(config)
+                .connect(name, tcp)
+                .await
+                .map_err(|e| failed(format!("TLS handshake failed: {e}")))?;
+            Ok(MaybeTls::Tls(Box::new(stream)))
+        }
+    }
+}
+
+/// A successful upgrade.
+pub struct Upgraded {
+    /// The 101 response head.
+    pub head: ResponseHead,
+    /// Subprotocol the server selected (R58).
+    pub protocol: Option<String>,
+    /// Bytes that followed the head: early frames, handed to tungstenite.
+    pub leftover: Vec<u8>,
+}
+
+/// Sends the upgrade request and reads and validates the response head (R24, R34).
+pub async fn upgrade(
+    stream: &mut MaybeTls,
+    target: &Target,
+    request: &RequestOptions,
+) -> Result<Upgraded, ClientError> {
+    let key = tokio_tungstenite::tungstenite::handshake::client::generate_key();
+    let bytes = handshake::build_request(target, request, &key);
+    stream
+        .write_all(&bytes)
+        .await
+        .map_err(|e| failed(format!("sending the upgrade request: {e}")))?;
+    stream
+        .flush()
+        .await
+        .map_err(|e| failed(format!("sending the upgrade request: {e}")))?;
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| failed(format!("reading the upgrade response: {e}")))?;
+        if n == 0 {
+            return Err(failed("connection closed during the upgrade"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some((head, used)) = handshake::parse_response(&buf)? {
+            let accepted = handshake::validate_response(&head, &key, request.protocol.as_deref())?;
+            let leftover = buf.split_off(used);
+            return Ok(Upgraded {
+                head,
+                protocol: accepted.protocol,
+                leftover,
+            });
+        }
+        if buf.len() > RESPONSE_HEAD_MAX_BYTES {
+            return Err(failed("upgrade response head too large"));
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! TLS for `wss://` with rustls (ring provider): trust anchors (R27, R71), client
+//! certificates (R28), verification switch (R29, R72) and protocol floor (R36).
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::errors::ClientError;
+
+/// TLS settings taken from `WebSocketRequestOptions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// PEM file whose certificates are the only trust anchors (R27).
+    pub ca_path: Option<PathBuf>,
+    /// PEM chain and private key presented to the server (R28).
+    pub client_cert: Option<ClientCertPaths>,
+    /// Accept any server certificate (R29).
+    pub skip_verification: bool,
+    /// `minSupportTlsProtocol === TLS_V_1_3` (R36).
+    pub tls13_only: bool,
+}
+
+/// Client certificate files (R28).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCertPaths {
+    /// PEM certificate chain.
+    pub cert_path: PathBuf,
+    /// PEM private key.
+    pub key_path: PathBuf,
+    /// Password of an encrypted key (not yet supported: see README).
+    pub key_password: String,
+}
+
+fn tls_failure(detail: String) -> ClientError {
+    ClientError::ConnectFailed {
+        status: None,
+        detail,
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Certificates of a PEM file.
+fn load_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, ClientError> {
+    let iter = CertificateDer::pem_file_iter(path)
+        .map_err(|e| tls_failure(format!("cannot read {}: {e}", path.display())))?;
+    let certs: Vec<_> = iter
+        .collect::<Result<_, _>>()
+        .map_err(|e| tls_failure(format!("bad PEM in {}: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(tls_failure(format!("no certificate in {}", path.display())));
+    }
+    Ok(certs)
+}
+
+/// OS store plus `NODE_EXTRA_CA_CERTS` (R71), loaded once per process: reading the
+/// system bundle takes tens of milliseconds.
+fn default_roots() -> Arc<RootCertStore> {
+    static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            let mut store = RootCertStore::empty();
+            let native = rustls_native_certs::load_native_certs();
+            store.add_parsable_certificates(native.certs);
+            if let Some(extra) = std::env::var_os("NODE_EXTRA_CA_CERTS") {
+                // Node itself only warns about an unreadable file; so do we (silently).
+                if let Ok(certs) = load_certs(std::path::Path::new(&extra)) {
+                    store.add_parsable_certificates(certs);
+                }
+            }
+            Arc::new(store)
+        })
+        .clone()
+}
+
+/// The client configuration for one connection.
+pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, ClientError> {
+    static DEFAULT: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    if *opts == TlsOptions::default() {
+        if let Some(cfg) = DEFAULT.get() {
+            return Ok(cfg.clone());
+        }
+    }
+    let versions: &[&rustls::SupportedProtocolVersion] = if opts.tls13_only {
+        &[&rustls::version::TLS13]
+    } else {
+        &[&rustls::version::TLS13, &rustls::version::TLS12]
+    };
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(versions)
+        .map_err(|e| tls_failure(e.to_string()))?;
+    let builder = if opts.skip_verification {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider())))
+    } else {
+        let roots = match &opts.ca_path {
+            Some(path) => {
+                let mut store = RootCertStore::empty();
+                store.add_parsable_certificates(load_certs(path)?);
+                Arc::new(store)
+            }
+            None => default_roots(),
+        };
+        builder.with_root_certificates(roots)
+    };
+    let config = match &opts.client_cert {
+        None => builder.with_no_client_auth(),
+        Some(cc) => {
+            let chain = load_certs(&cc.cert_path)?;
+            let key = PrivateKeyDer::from_pem_file(&cc.key_path).map_err(|e| {
+                tls_failure(format!(
+                    "cannot load private key {} (encrypted keys are not supported yet): {e}",
+                    cc.key_path.display()
+                ))
+            })?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| tls_failure(format!("client certificate rejected: {e}")))?
+        }
+    };
+    let config = Arc::new(config);
+    if *opts == TlsOptions::default() {
+        let _ = DEFAULT.set(config.clone());
+    }
+    Ok(config)
+}
+
+/// SNI name: the URL host, or the IP for IP literals (rustls then sends no SNI, R69).
+pub fn server_name(
+    host: &str,
+    ip: Option<std::net::IpAddr>,
+) -> Result<ServerName<'static>, ClientError> {
+    match ip {
+        Some(ip) => Ok(ServerName::IpAddress(ip.into())),
+        None => ServerName::try_from(host.to_string())
+            .map_err(|e| tls_failure(format!("bad TLS server name: {e}"))),
+    }
+}
+
+/// `skipServerCertVerification: true` (R29): any certificate is accepted; the handshake
+/// signatures are still checked, so the session keys remain bound to that certificate.
+#[derive(Debug)]
+struct AcceptAnyServerCert(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
