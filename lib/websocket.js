@@ -44,7 +44,13 @@ class WebSocket {
   /** @type {import('../binding.js').NativeConnection | null} */
   #conn = null;
   #openSuppressed = false;
+  #flushScheduled = false;
   #listeners = new Listeners(CLIENT_EVENTS);
+  /** Wakes the native task once per tick for all sends queued in it (see src/runtime/outbox.rs). */
+  #flush = () => {
+    this.#flushScheduled = false;
+    if (this.#conn !== null) this.#conn.flush();
+  };
 
   connect(...args) {
     const n = args.length;
@@ -109,6 +115,10 @@ class WebSocket {
     }
     if (isText) this.#conn.sendText(data);
     else this.#conn.sendBinary(data);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#flush);
+    }
     return settle(cb, undefined);
   }
 

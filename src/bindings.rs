@@ -10,7 +10,6 @@ use napi::bindgen_prelude::{ArrayBuffer, Buffer, Either, FnArgs, Function, Uint3
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
-use tokio::sync::mpsc::UnboundedSender;
 
 use crate::engine::handshake::RequestOptions;
 use crate::engine::heartbeat;
@@ -18,6 +17,7 @@ use crate::engine::url::parse_target;
 use crate::errors::ClientError;
 use crate::runtime::connection::{self, Command, ConnectConfig};
 use crate::runtime::events::{EventQueue, Notifier};
+use crate::runtime::outbox::Outbox;
 use crate::runtime::tls::{ClientCertPaths, TlsOptions};
 
 /// Options already shape-checked by `lib/options.js` (R15, R26–R38).
@@ -82,28 +82,44 @@ impl Notifier for TsfnNotifier {
 /// One connection attempt as seen from JS.
 #[napi]
 pub struct NativeConnection {
-    commands: UnboundedSender<Command>,
+    outbox: Arc<Outbox>,
+}
+
+impl Drop for NativeConnection {
+    /// Only happens once JS no longer references the connection: after its terminal
+    /// event (the task is gone, this is a no-op) or at environment teardown (the task
+    /// must stop).
+    fn drop(&mut self) {
+        self.outbox.detach();
+    }
 }
 
 #[napi]
 impl NativeConnection {
-    /// Queues a text frame (R43). Copies the string once, on the JS thread.
+    /// Queues a text frame (R43); copies the string once, on the JS thread. The task
+    /// is not woken: JS calls [`NativeConnection::flush`] once per tick.
     #[napi(catch_unwind)]
     pub fn send_text(&self, data: String) {
-        // A closed channel means the connection already ended: R45 discards silently.
-        let _ = self.commands.send(Command::Text(data));
+        self.outbox.push(Command::Text(data));
     }
 
-    /// Queues a binary frame with a copy of the bytes (R43).
+    /// Queues a binary frame with a copy of the bytes (R43); see `send_text`.
     #[napi(catch_unwind)]
     pub fn send_binary(&self, data: ArrayBuffer) {
-        let _ = self.commands.send(Command::Binary(data.to_vec()));
+        self.outbox.push(Command::Binary(data.to_vec()));
     }
 
-    /// Starts the closing handshake (R47–R50).
+    /// Wakes the connection task for everything queued so far.
+    #[napi(catch_unwind)]
+    pub fn flush(&self) {
+        self.outbox.wake();
+    }
+
+    /// Starts the closing handshake (R47–R50); wakes the task at once.
     #[napi(catch_unwind)]
     pub fn close(&self, code: Option<f64>, reason: Option<String>) {
-        let _ = self.commands.send(Command::Close { code, reason });
+        self.outbox.push(Command::Close { code, reason });
+        self.outbox.wake();
     }
 }
 
@@ -167,6 +183,6 @@ pub fn connect(
         })?;
     let queue = Arc::new(EventQueue::new(Box::new(TsfnNotifier(tsfn))));
     let _ = queue_slot.set(queue.clone());
-    let commands = connection::spawn(runtime, config, queue);
-    Ok(Either::A(NativeConnection { commands }))
+    let outbox = connection::spawn(runtime, config, queue);
+    Ok(Either::A(NativeConnection { outbox }))
 }

@@ -14,7 +14,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::{Sink, Stream};
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
@@ -31,6 +30,7 @@ use crate::engine::session::{AfterHandshake, CloseAction, Outcome, Session};
 use crate::engine::url::Target;
 use crate::errors::ClientError;
 use crate::runtime::events::{Batch, EventQueue};
+use crate::runtime::outbox::Outbox;
 use crate::runtime::stream::{self, MaybeTls};
 use crate::runtime::tls::TlsOptions;
 
@@ -68,15 +68,15 @@ pub enum Command {
 }
 
 /// Starts the attempt on `runtime`; events go to `queue`, commands come through the
-/// returned sender.
+/// returned outbox.
 pub fn spawn(
     runtime: &tokio::runtime::Runtime,
     config: ConnectConfig,
     queue: Arc<EventQueue>,
-) -> UnboundedSender<Command> {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    runtime.spawn(run(config, rx, queue));
-    tx
+) -> Arc<Outbox> {
+    let outbox = Arc::new(Outbox::default());
+    runtime.spawn(run(config, outbox.clone(), queue));
+    outbox
 }
 
 fn ws_config() -> WebSocketConfig {
@@ -129,7 +129,7 @@ fn finish(
     queue.close();
 }
 
-async fn run(config: ConnectConfig, mut rx: UnboundedReceiver<Command>, queue: Arc<EventQueue>) {
+async fn run(config: ConnectConfig, outbox: Arc<Outbox>, queue: Arc<EventQueue>) {
     let mut session = Session::new();
     let mut local = Batch::default();
     let mut outgoing: VecDeque<Message> = VecDeque::new();
@@ -143,6 +143,7 @@ async fn run(config: ConnectConfig, mut rx: UnboundedReceiver<Command>, queue: A
     tokio::pin!(establish);
     let timeout = tokio::time::sleep_until(deadline);
     tokio::pin!(timeout);
+    let mut commands = Vec::new();
     let attempt = loop {
         tokio::select! {
             biased;
@@ -151,18 +152,25 @@ async fn run(config: ConnectConfig, mut rx: UnboundedReceiver<Command>, queue: A
                 status: None,
                 detail: "handshake timed out".into(),
             }),
-            cmd = rx.recv() => match cmd {
-                // JS dropped the connection object (environment teardown): stop quietly.
-                None => return,
-                Some(Command::Close { code, reason }) => {
-                    session.on_local_close(code, reason.as_deref());
+            alive = poll_fn(|cx| outbox.poll_take(cx, &mut commands)) => {
+                if !alive {
+                    // JS dropped the connection object (environment teardown): stop quietly.
+                    queue.close();
+                    return;
                 }
-                Some(data) => {
-                    if let Some(m) = to_message(data) {
-                        outgoing.push_back(m);
+                for cmd in commands.drain(..) {
+                    match cmd {
+                        Command::Close { code, reason } => {
+                            session.on_local_close(code, reason.as_deref());
+                        }
+                        data => {
+                            if let Some(m) = to_message(data) {
+                                outgoing.push_back(m);
+                            }
+                        }
                     }
                 }
-            },
+            }
         }
     };
     let (stream, upgraded) = match attempt {
@@ -203,7 +211,8 @@ async fn run(config: ConnectConfig, mut rx: UnboundedReceiver<Command>, queue: A
     };
     let mut driver = Driver {
         ws,
-        rx,
+        outbox,
+        commands,
         queue,
         session,
         local,
@@ -283,7 +292,9 @@ impl HeartbeatTimer {
 
 struct Driver {
     ws: WebSocketStream<MaybeTls>,
-    rx: UnboundedReceiver<Command>,
+    outbox: Arc<Outbox>,
+    /// Reused buffer for commands taken from the outbox.
+    commands: Vec<Command>,
     queue: Arc<EventQueue>,
     session: Session,
     local: Batch,
@@ -366,12 +377,16 @@ impl Driver {
     }
 
     fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<Exit> {
-        loop {
-            match self.rx.poll_recv(cx) {
-                Poll::Ready(Some(cmd)) => self.on_command(cmd),
-                Poll::Ready(None) => return Poll::Ready(Exit::JsGone),
-                Poll::Pending => break,
+        match self.outbox.poll_take(cx, &mut self.commands) {
+            Poll::Ready(false) => return Poll::Ready(Exit::JsGone),
+            Poll::Ready(true) => {
+                let mut commands = std::mem::take(&mut self.commands);
+                for cmd in commands.drain(..) {
+                    self.on_command(cmd);
+                }
+                self.commands = commands;
             }
+            Poll::Pending => {}
         }
         if let Some(hb) = &mut self.heartbeat {
             match hb.poll(cx) {
