@@ -33,11 +33,23 @@ function readHeaders(header) {
   return flat;
 }
 
+/** R31: the environment's proxy variables, upper case first. */
+function systemProxy() {
+  const env = process.env;
+  return {
+    mode: 'system',
+    httpProxy: env.HTTP_PROXY || env.http_proxy || undefined,
+    httpsProxy: env.HTTPS_PROXY || env.https_proxy || undefined,
+    noProxy: env.NO_PROXY || env.no_proxy || undefined,
+  };
+}
+
 /** R30–R32: the proxy choice; any bad shape is a 401. */
 function readProxy(options) {
-  if (!('proxy' in options)) return { mode: 'system' };
+  if (!('proxy' in options)) return systemProxy();
   const proxy = options.proxy;
-  if (proxy === 'system' || proxy === 'no-proxy') return { mode: proxy };
+  if (proxy === 'system') return systemProxy();
+  if (proxy === 'no-proxy') return { mode: 'no-proxy' };
   if (!isObject(proxy)) throw new OptionError(ERRORS.PARAMETER);
   const port = typeof proxy.port === 'number' ? proxy.port | 0 : 0;
   if (port < 0 || port > 65535) throw new OptionError(ERRORS.PARAMETER);
@@ -89,8 +101,8 @@ function readOptions(url, options) {
       pongTimeout: typeof o.pongTimeout === 'number' ? o.pongTimeout >>> 0 : undefined,
       tls13Only: o.minSupportTlsProtocol === 3,
       supportOriginPort: o.supportOriginPort === true,
+      proxy,
     },
-    proxy,
   };
 }
 

@@ -13,6 +13,7 @@ use napi_derive::napi;
 
 use crate::engine::handshake::RequestOptions;
 use crate::engine::heartbeat;
+use crate::engine::proxy::{HttpProxy, ProxySetting};
 use crate::engine::url::parse_target;
 use crate::errors::ClientError;
 use crate::runtime::connection::{self, Command, ConnectConfig};
@@ -47,6 +48,49 @@ pub struct NativeConnectOptions {
     pub tls13_only: bool,
     /// R37.
     pub support_origin_port: bool,
+    /// R30–R32.
+    pub proxy: NativeProxyOptions,
+}
+
+/// The `proxy` option (R30–R32); for `'system'` JS passes the environment's values.
+#[napi(object)]
+pub struct NativeProxyOptions {
+    /// `'system'`, `'no-proxy'` or `'http'`.
+    pub mode: String,
+    /// HttpProxy.host.
+    pub host: Option<String>,
+    /// HttpProxy.port (already range-checked).
+    pub port: Option<u32>,
+    /// HttpProxy.exclusionList (strings only).
+    pub exclusion_list: Option<Vec<String>>,
+    /// HttpProxy.username.
+    pub username: Option<String>,
+    /// HttpProxy.password.
+    pub password: Option<String>,
+    /// `HTTP_PROXY` / `http_proxy`.
+    pub http_proxy: Option<String>,
+    /// `HTTPS_PROXY` / `https_proxy`.
+    pub https_proxy: Option<String>,
+    /// `NO_PROXY` / `no_proxy`.
+    pub no_proxy: Option<String>,
+}
+
+fn proxy_from(p: NativeProxyOptions) -> ProxySetting {
+    match p.mode.as_str() {
+        "system" => ProxySetting::System {
+            http_proxy: p.http_proxy,
+            https_proxy: p.https_proxy,
+            no_proxy: p.no_proxy,
+        },
+        "http" => ProxySetting::Http(HttpProxy {
+            host: p.host.unwrap_or_default(),
+            port: u16::try_from(p.port.unwrap_or(0)).unwrap_or(0),
+            exclusion_list: p.exclusion_list.unwrap_or_default(),
+            username: p.username.unwrap_or_default(),
+            password: p.password.unwrap_or_default(),
+        }),
+        _ => ProxySetting::Direct,
+    }
 }
 
 /// A refused connect, as BusinessError data (spec table (d)).
@@ -146,6 +190,7 @@ fn config_from(opts: NativeConnectOptions) -> Result<ConnectConfig, ClientError>
             protocol: non_empty(opts.protocol),
             support_origin_port: opts.support_origin_port,
         },
+        proxy: proxy_from(opts.proxy),
         tls: TlsOptions {
             ca_path: non_empty(opts.ca_path).map(PathBuf::from),
             client_cert,

@@ -5,5 +5,6 @@
 pub mod close;
 pub mod handshake;
 pub mod heartbeat;
+pub mod proxy;
 pub mod session;
 pub mod url;

@@ -26,6 +26,7 @@ use crate::constants::{
 };
 use crate::engine::handshake::{received_headers, RequestOptions};
 use crate::engine::heartbeat::Heartbeat;
+use crate::engine::proxy::ProxySetting;
 use crate::engine::session::{AfterHandshake, CloseAction, Outcome, Session};
 use crate::engine::url::Target;
 use crate::errors::ClientError;
@@ -45,6 +46,8 @@ pub struct ConnectConfig {
     pub target: Target,
     /// Request headers and subprotocol offer.
     pub request: RequestOptions,
+    /// Proxy choice (R30–R32).
+    pub proxy: ProxySetting,
     /// TLS settings for `wss`.
     pub tls: TlsOptions,
     /// Ping/pong settings; `None` = disabled.
@@ -136,7 +139,8 @@ async fn run(config: ConnectConfig, outbox: Arc<Outbox>, queue: Arc<EventQueue>)
 
     let deadline = Instant::now() + Duration::from_millis(HANDSHAKE_TIMEOUT_MS);
     let establish = async {
-        let mut s = stream::open_stream(&config.target, &config.tls, deadline).await?;
+        let mut s =
+            stream::open_stream(&config.target, &config.proxy, &config.tls, deadline).await?;
         let upgraded = stream::upgrade(&mut s, &config.target, &config.request).await?;
         Ok::<_, ClientError>((s, upgraded))
     };

@@ -7,6 +7,7 @@ pub mod events;
 pub mod outbox;
 pub mod stream;
 pub mod tls;
+pub mod tunnel;
 
 use std::sync::OnceLock;
 

@@ -13,9 +13,11 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 use crate::engine::handshake::{self, RequestOptions, ResponseHead};
+use crate::engine::proxy::{self, ProxySetting};
 use crate::engine::url::Target;
 use crate::errors::ClientError;
 use crate::runtime::tls::{self, TlsOptions};
+use crate::runtime::tunnel;
 
 /// Largest handshake response head we buffer before calling it malformed.
 const RESPONSE_HEAD_MAX_BYTES: usize = 64 * 1024;
@@ -93,18 +95,18 @@ fn failed(detail: impl Into<String>) -> ClientError {
     }
 }
 
-/// Resolves the host and tries each address in turn, each with an equal share of the
+/// Resolves `host` and tries each address in turn, each with an equal share of the
 /// time left until `deadline` (R21a), so a dead first address cannot eat the whole bound.
-async fn connect_tcp(target: &Target, deadline: Instant) -> Result<TcpStream, ClientError> {
-    let addrs: Vec<std::net::SocketAddr> = match target.ip {
-        Some(ip) => vec![std::net::SocketAddr::new(ip, target.port)],
-        None => tokio::net::lookup_host((target.host.as_str(), target.port))
+async fn connect_tcp(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, ClientError> {
+    let addrs: Vec<std::net::SocketAddr> = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
+        Err(_) => tokio::net::lookup_host((host, port))
             .await
-            .map_err(|e| failed(format!("cannot resolve {}: {e}", target.host)))?
+            .map_err(|e| failed(format!("cannot resolve {host}: {e}")))?
             .collect(),
     };
     if addrs.is_empty() {
-        return Err(failed(format!("{} has no address", target.host)));
+        return Err(failed(format!("{host} has no address")));
     }
     let mut last_error = String::new();
     for (i, addr) in addrs.iter().enumerate() {
@@ -130,9 +132,10 @@ async fn connect_tcp(target: &Target, deadline: Instant) -> Result<TcpStream, Cl
     Err(failed(last_error))
 }
 
-/// TCP, then TLS for `wss`.
+/// TCP (directly or through a CONNECT tunnel), then TLS for `wss`.
 pub async fn open_stream(
     target: &Target,
+    proxy: &ProxySetting,
     tls_options: &TlsOptions,
     deadline: Instant,
 ) -> Result<MaybeTls, ClientError> {
@@ -142,7 +145,14 @@ pub async fn open_stream(
     } else {
         None
     };
-    let tcp = connect_tcp(target, deadline).await?;
+    let tcp = match proxy::route_for(proxy, target) {
+        None => connect_tcp(&target.host, target.port, deadline).await?,
+        Some(route) => {
+            let mut tcp = connect_tcp(&route.host, route.port, deadline).await?;
+            tunnel::open(&mut tcp, target, &route).await?;
+            tcp
+        }
+    };
     match tls_config {
         None => Ok(MaybeTls::Plain(tcp)),
         Some(config) => {
