@@ -69,9 +69,14 @@ function decodeHeaders(text) {
   return headers;
 }
 
-/** The `error` event value (R64). */
-function eventError(status) {
-  return businessError(ERRORS.EVENT, String(status));
+/**
+ * The `error` event value (R64). `detail` (why, in words) is non-enumerable so the
+ * value still prints exactly as OpenHarmony's does.
+ */
+function eventError(status, detail) {
+  const err = businessError(ERRORS.EVENT, String(status));
+  if (detail) Object.defineProperty(err, 'detail', { value: detail, writable: true, configurable: true });
+  return err;
 }
 
 // Buffer#utf8Slice skips toString's argument normalisation; per small message it is

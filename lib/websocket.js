@@ -90,7 +90,7 @@ class WebSocket {
       const err = new BusinessError(result.code, result.message);
       if (result.code === ERRORS.CONNECT_FAILED[0]) {
         // R16 step 7 / R63: the rejection first, then the error event.
-        setImmediate(() => this.#emit('error', eventError(0), undefined, 1));
+        setImmediate(() => this.#emit('error', eventError(0, 'the URL has no host'), undefined, 1));
       }
       return err;
     }
@@ -213,11 +213,11 @@ class WebSocket {
           if (this.#state === OPEN) this.#state = CLOSING;
           break;
         case KIND.ERROR:
-          this.#emit('error', eventError(extra), undefined, 1);
+          this.#emit('error', eventError(0, utf8(buf, offset, end)), undefined, 1);
           break;
         case KIND.FAILED:
           this.#ended();
-          this.#emit('error', eventError(extra), undefined, 1);
+          this.#emit('error', eventError(extra, utf8(buf, offset, end)), undefined, 1);
           break;
         case KIND.CLOSE:
           this.#ended();

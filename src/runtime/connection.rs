@@ -17,7 +17,7 @@ use futures_util::{Sink, Stream};
 use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Bytes, Message};
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::constants::{
@@ -106,23 +106,25 @@ fn close_message(code: u16, reason: String) -> Message {
 }
 
 /// Terminal events for `outcome`, then the queue is closed (R61, R62, R21).
+/// `failure` explains a failed attempt or an abnormal end.
 fn finish(
     session: &mut Session,
     failure: Option<&ClientError>,
     queue: &EventQueue,
     local: &mut Batch,
 ) {
+    let detail = failure.map(|e| e.to_string()).unwrap_or_default();
     match session.finish() {
         Outcome::Failed => {
             let status = match failure {
                 Some(ClientError::ConnectFailed { status, .. }) => *status,
                 _ => None,
             };
-            local.failed(status);
+            local.failed(status, &detail);
         }
         Outcome::Closed(ending) => {
             if ending.reports_error() {
-                local.error();
+                local.error(&detail);
             }
             let result = ending.close_result();
             local.close(result.code, &result.reason);
@@ -224,6 +226,7 @@ async fn run(config: ConnectConfig, outbox: Arc<Outbox>, queue: Arc<EventQueue>)
         needs_flush: false,
         close_timer,
         heartbeat,
+        failure: None,
     };
     let exit = poll_fn(|cx| driver.poll_drive(cx)).await;
     if matches!(exit, Exit::JsGone) {
@@ -234,9 +237,11 @@ async fn run(config: ConnectConfig, outbox: Arc<Outbox>, queue: Arc<EventQueue>)
         mut session,
         mut local,
         queue,
+        failure,
         ..
     } = driver;
-    finish(&mut session, None, &queue, &mut local);
+    let failure = failure.map(ClientError::LinkDown);
+    finish(&mut session, failure.as_ref(), &queue, &mut local);
 }
 
 fn close_deadline() -> Pin<Box<Sleep>> {
@@ -306,6 +311,8 @@ struct Driver {
     needs_flush: bool,
     close_timer: Option<Pin<Box<Sleep>>>,
     heartbeat: Option<HeartbeatTimer>,
+    /// Why the connection ended, when it ended abnormally.
+    failure: Option<String>,
 }
 
 impl Driver {
@@ -355,25 +362,23 @@ impl Driver {
 
     /// Moves queued frames into tungstenite's write buffer, then flushes once: many
     /// small sends become one `write` syscall.
-    fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), ()> {
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), WsError> {
         while !self.outgoing.is_empty() {
             match Pin::new(&mut self.ws).poll_ready(cx) {
                 Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(_)) => return Err(()),
+                Poll::Ready(Err(e)) => return Err(e),
                 Poll::Pending => break,
             }
             let Some(msg) = self.outgoing.pop_front() else {
                 break;
             };
-            if Pin::new(&mut self.ws).start_send(msg).is_err() {
-                return Err(());
-            }
+            Pin::new(&mut self.ws).start_send(msg)?;
             self.needs_flush = true;
         }
         if self.needs_flush {
             match Pin::new(&mut self.ws).poll_flush(cx) {
                 Poll::Ready(Ok(())) => self.needs_flush = false,
-                Poll::Ready(Err(_)) => return Err(()),
+                Poll::Ready(Err(e)) => return Err(e),
                 Poll::Pending => {}
             }
         }
@@ -397,11 +402,15 @@ impl Driver {
                 Ok(true) => self.outgoing.push_back(Message::Ping(Bytes::new())),
                 Ok(false) => {}
                 // R66: an unanswered Ping is an abnormal end.
-                Err(()) => return Poll::Ready(Exit::Ended),
+                Err(()) => {
+                    self.failure = Some("no pong within pongTimeout".into());
+                    return Poll::Ready(Exit::Ended);
+                }
             }
         }
-        if self.poll_write(cx).is_err() {
+        if let Err(e) = self.poll_write(cx) {
             if self.session.accepts_data() {
+                self.failure = Some(format!("write failed: {e}"));
                 return Poll::Ready(Exit::Ended);
             }
             // Closing: the peer may already be gone; keep reading until the end.
@@ -419,7 +428,14 @@ impl Driver {
                     budget -= 1;
                     self.on_message(msg);
                 }
-                Poll::Ready(Some(Err(_))) | Poll::Ready(None) => return Poll::Ready(Exit::Ended),
+                Poll::Ready(Some(Err(e))) => {
+                    self.failure = Some(e.to_string());
+                    return Poll::Ready(Exit::Ended);
+                }
+                Poll::Ready(None) => {
+                    self.failure = Some("connection closed".into());
+                    return Poll::Ready(Exit::Ended);
+                }
                 Poll::Pending => break,
             }
         }

@@ -21,9 +21,10 @@ pub mod kind {
     pub const BINARY: u32 = 4;
     /// The peer's close frame arrived: sends now fail (R44).
     pub const PEER_CLOSING: u32 = 5;
-    /// Abnormal end of an open connection; a CLOSE follows (R62); extra = status.
+    /// Abnormal end of an open connection; a CLOSE follows (R62); payload = detail.
     pub const ERROR: u32 = 6;
-    /// The attempt failed before opening; terminal (R21); extra = HTTP status or 0.
+    /// The attempt failed before opening; terminal (R21); extra = HTTP status or 0,
+    /// payload = detail.
     pub const FAILED: u32 = 7;
     /// The connection ended; terminal; extra = code, payload = reason (R61).
     pub const CLOSE: u32 = 8;
@@ -85,14 +86,14 @@ impl Batch {
         self.push(kind::PEER_CLOSING, &[], 0);
     }
 
-    /// `error` of an open connection (a `close` follows).
-    pub fn error(&mut self) {
-        self.push(kind::ERROR, &[], 0);
+    /// `error` of an open connection (a `close` follows); `detail` says why.
+    pub fn error(&mut self, detail: &str) {
+        self.push(kind::ERROR, detail.as_bytes(), 0);
     }
 
-    /// `error` of a failed attempt, terminal.
-    pub fn failed(&mut self, status: Option<u16>) {
-        self.push(kind::FAILED, &[], status.map_or(0, u32::from));
+    /// `error` of a failed attempt, terminal; `detail` says why.
+    pub fn failed(&mut self, status: Option<u16>, detail: &str) {
+        self.push(kind::FAILED, detail.as_bytes(), status.map_or(0, u32::from));
     }
 
     /// `close`, terminal.

@@ -4,6 +4,7 @@
 
 pub mod connection;
 pub mod events;
+pub mod keys;
 pub mod outbox;
 pub mod stream;
 pub mod tls;

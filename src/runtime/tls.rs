@@ -7,10 +7,11 @@ use std::sync::{Arc, OnceLock};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::errors::ClientError;
+use crate::runtime::keys;
 
 /// TLS settings taken from `WebSocketRequestOptions`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,7 +33,7 @@ pub struct ClientCertPaths {
     pub cert_path: PathBuf,
     /// PEM private key.
     pub key_path: PathBuf,
-    /// Password of an encrypted key (not yet supported: see README).
+    /// Password of an encrypted key.
     pub key_password: String,
 }
 
@@ -115,12 +116,10 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, ClientError
         None => builder.with_no_client_auth(),
         Some(cc) => {
             let chain = load_certs(&cc.cert_path)?;
-            let key = PrivateKeyDer::from_pem_file(&cc.key_path).map_err(|e| {
-                tls_failure(format!(
-                    "cannot load private key {} (encrypted keys are not supported yet): {e}",
-                    cc.key_path.display()
-                ))
-            })?;
+            let bytes = std::fs::read(&cc.key_path)
+                .map_err(|e| tls_failure(format!("cannot read {}: {e}", cc.key_path.display())))?;
+            let key = keys::load_private_key(&bytes, &cc.key_password)
+                .map_err(|e| tls_failure(format!("{}: {e}", cc.key_path.display())))?;
             builder
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| tls_failure(format!("client certificate rejected: {e}")))?
