@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod stream;
 pub mod tls;
 pub mod tunnel;
+pub mod verify;
 
 use std::sync::OnceLock;
 

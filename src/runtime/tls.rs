@@ -4,14 +4,15 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
 
 use crate::errors::ClientError;
 use crate::runtime::keys;
+use crate::runtime::verify::{AcceptAnyServerCert, PinnedOrWebPki};
 
 /// TLS settings taken from `WebSocketRequestOptions`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -102,15 +103,21 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, ClientError
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider())))
     } else {
-        let roots = match &opts.ca_path {
+        match &opts.ca_path {
             Some(path) => {
+                let pinned = load_certs(path)?;
                 let mut store = RootCertStore::empty();
-                store.add_parsable_certificates(load_certs(path)?);
-                Arc::new(store)
+                store.add_parsable_certificates(pinned.iter().cloned());
+                let inner =
+                    WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider())
+                        .build()
+                        .map_err(|e| tls_failure(format!("{}: {e}", path.display())))?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(PinnedOrWebPki { inner, pinned }))
             }
-            None => default_roots(),
-        };
-        builder.with_root_certificates(roots)
+            None => builder.with_root_certificates(default_roots()),
+        }
     };
     let config = match &opts.client_cert {
         None => builder.with_no_client_auth(),
@@ -141,55 +148,5 @@ pub fn server_name(
         Some(ip) => Ok(ServerName::IpAddress(ip.into())),
         None => ServerName::try_from(host.to_string())
             .map_err(|e| tls_failure(format!("bad TLS server name: {e}"))),
-    }
-}
-
-/// `skipServerCertVerification: true` (R29): any certificate is accepted; the handshake
-/// signatures are still checked, so the session keys remain bound to that certificate.
-#[derive(Debug)]
-struct AcceptAnyServerCert(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyServerCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
