@@ -231,3 +231,9 @@ pub fn connect(
     let outbox = connection::spawn(runtime, config, queue);
     Ok(Either::A(NativeConnection { outbox }))
 }
+
+/// Test hook behind `lib/testing.js`: shortens the R22 handshake bound (0 restores it).
+#[napi(catch_unwind)]
+pub fn set_handshake_timeout_for_tests(ms: u32) {
+    connection::set_handshake_timeout_for_tests(u64::from(ms));
+}

@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -34,6 +35,22 @@ use crate::runtime::events::{Batch, EventQueue};
 use crate::runtime::outbox::Outbox;
 use crate::runtime::stream::{self, MaybeTls};
 use crate::runtime::tls::TlsOptions;
+
+/// Test hook (see `lib/testing.js`): a shorter R22 bound, so a test of the timeout
+/// does not wait 20 s. Zero means "use the spec's value".
+static HANDSHAKE_TIMEOUT_OVERRIDE_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Overrides the handshake bound for connections started afterwards (tests only).
+pub fn set_handshake_timeout_for_tests(ms: u64) {
+    HANDSHAKE_TIMEOUT_OVERRIDE_MS.store(ms, Ordering::Relaxed);
+}
+
+fn handshake_timeout_ms() -> u64 {
+    match HANDSHAKE_TIMEOUT_OVERRIDE_MS.load(Ordering::Relaxed) {
+        0 => HANDSHAKE_TIMEOUT_MS,
+        ms => ms,
+    }
+}
 
 /// Messages handled per wake-up before yielding, so one busy connection cannot starve
 /// the others sharing the runtime thread.
@@ -139,7 +156,7 @@ async fn run(config: ConnectConfig, outbox: Arc<Outbox>, queue: Arc<EventQueue>)
     let mut local = Batch::default();
     let mut outgoing: VecDeque<Message> = VecDeque::new();
 
-    let deadline = Instant::now() + Duration::from_millis(HANDSHAKE_TIMEOUT_MS);
+    let deadline = Instant::now() + Duration::from_millis(handshake_timeout_ms());
     let establish = async {
         let mut s =
             stream::open_stream(&config.target, &config.proxy, &config.tls, deadline).await?;
