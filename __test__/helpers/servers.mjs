@@ -7,7 +7,7 @@ import https from 'node:https';
 import net from 'node:net';
 
 export const HOST = '127.0.0.1';
-const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC11B65';
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key` (RFC 6455 §4.2.2). */
 export function acceptKey(key) {
@@ -19,7 +19,13 @@ function wireEchoServer(wss, state, opts) {
   if (opts.onHeaders) wss.on('headers', (headers, req) => opts.onHeaders(headers, req));
   wss.on('connection', (socket, req) => {
     state.sockets.add(socket);
-    state.requests.push({ headers: req.headers, url: req.url });
+    const record = { headers: req.headers, url: req.url };
+    if (req.socket.encrypted) {
+      record.authorized = req.socket.authorized;
+      record.peerCertificate = req.socket.getPeerCertificate();
+      record.tlsVersion = req.socket.getProtocol();
+    }
+    state.requests.push(record);
     socket.on('error', () => {});
     socket.on('close', (code, reason) => {
       state.sockets.delete(socket);
@@ -62,6 +68,10 @@ function newState(wss, url, port, closeExtra) {
     /** Resolves once the server has received `n` messages (bounded). */
     waitForReceived(n = 1, timeout) {
       return waitUntil(() => state.received.length >= n, { timeout, label: `server received ${n} message(s)` });
+    },
+    /** Resolves once no server-side WebSocket is open any more (bounded). */
+    waitIdle(timeout) {
+      return waitUntil(() => state.sockets.size === 0, { timeout, label: 'server without open connections' });
     },
     /** Resolves once the server has accepted `n` handshakes (bounded). */
     waitForRequests(n = 1, timeout) {

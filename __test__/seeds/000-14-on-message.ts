@@ -1,0 +1,7 @@
+import webSocket from '@ohos.net.webSocket';
+import { BusinessError } from '@ohos.base';
+
+let ws = webSocket.createWebSocket();
+ws.on('message', (err: BusinessError, value: string) => {
+  console.log("on message, message:" + value);
+});

@@ -1,0 +1,4 @@
+import { webSocket } from '@kit.NetworkKit';
+
+let ws = webSocket.createWebSocket();
+ws.off('close');

@@ -1,0 +1,1 @@
+import webSocket from '@ohos.net.webSocket';

@@ -1,0 +1,4 @@
+import webSocket from '@ohos.net.webSocket';
+
+let ws = webSocket.createWebSocket();
+ws.off('close');
