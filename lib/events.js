@@ -14,6 +14,7 @@ const KIND = Object.freeze({
   ERROR: 6,
   FAILED: 7,
   CLOSE: 8,
+  ACK_REQUEST: 9,
 });
 
 /** R53: the event types a client listens to. */

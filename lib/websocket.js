@@ -11,6 +11,8 @@ const { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8 
 
 /** R42: largest payload `send` accepts, in bytes (5 MiB − 16). */
 const SEND_MAX_BYTES = 5 * 1024 * 1024 - 16;
+/** The limit in force; only lib/testing.js changes it. */
+let sendMaxBytes = SEND_MAX_BYTES;
 
 const IDLE = 0;
 const CONNECTING = 1;
@@ -109,7 +111,7 @@ class WebSocket {
     const data = args[0];
     const isText = typeof data === 'string';
     if (!isText && !isArrayBuffer(data)) return settle(cb, businessError(ERRORS.PARAMETER));
-    if (byteLengthOver(data, SEND_MAX_BYTES)) return settle(cb, businessError(ERRORS.PARAMETER));
+    if (byteLengthOver(data, sendMaxBytes)) return settle(cb, businessError(ERRORS.PARAMETER));
     if (this.#state !== OPEN && this.#state !== CONNECTING) {
       return settle(cb, businessError(ERRORS.SEND_NOT_OPEN));
     }
@@ -178,6 +180,7 @@ class WebSocket {
   /** One native batch: `meta` holds (kind, length, extra) triples over `buf`. */
   #onBatch(buf, meta) {
     let offset = 0;
+    let ackRequested = false;
     for (let i = 0; i < meta.length; i += 3) {
       const kind = meta[i];
       const end = offset + meta[i + 1];
@@ -223,11 +226,17 @@ class WebSocket {
           this.#ended();
           this.#emit('close', undefined, { code: extra, reason: utf8(buf, offset, end) }, 2);
           break;
+        case KIND.ACK_REQUEST:
+          ackRequested = true;
+          break;
         default:
           break;
       }
       offset = end;
     }
+    // The task waits to fail a connection until the messages before the breach were
+    // handled (and any answers queued): see src/runtime/driver.rs.
+    if (ackRequested && this.#conn !== null) this.#conn.ack();
   }
 }
 
@@ -236,4 +245,9 @@ function createWebSocket() {
   return new WebSocket();
 }
 
-module.exports = { createWebSocket, TlsProtocol, WebSocket, SEND_MAX_BYTES };
+/** Test hook behind lib/testing.js; `undefined` restores R42's limit. */
+function setSendMaxBytesForTests(bytes) {
+  sendMaxBytes = bytes === undefined ? SEND_MAX_BYTES : bytes;
+}
+
+module.exports = { createWebSocket, TlsProtocol, WebSocket, SEND_MAX_BYTES, setSendMaxBytesForTests };

@@ -159,6 +159,13 @@ impl NativeConnection {
         self.outbox.wake();
     }
 
+    /// Tells the task JS has handled the batch that asked for it (ACK_REQUEST).
+    #[napi(catch_unwind)]
+    pub fn ack(&self) {
+        self.outbox.push(Command::Ack);
+        self.outbox.wake();
+    }
+
     /// Starts the closing handshake (R47–R50); wakes the task at once.
     #[napi(catch_unwind)]
     pub fn close(&self, code: Option<f64>, reason: Option<String>) {

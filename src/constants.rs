@@ -10,6 +10,10 @@ pub const HANDSHAKE_TIMEOUT_MS: u64 = 20_000;
 /// How long a local close waits for the peer's close frame before tearing down (R49).
 pub const CLOSE_TIMEOUT_MS: u64 = 5_000;
 
+/// When the peer breaks the protocol, how long JS may take to answer the messages that
+/// arrived just before, before the connection is failed anyway (RFC 6455 §7.1.7).
+pub const VIOLATION_GRACE_MS: u64 = 1_000;
+
 /// Largest incoming message, in bytes; larger ones end the connection with 1009 (R59).
 pub const MAX_INCOMING_MESSAGE_BYTES: usize = 100 * 1024 * 1024;
 

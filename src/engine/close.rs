@@ -2,8 +2,8 @@
 //! event reports for each way a connection can end (R61).
 
 use crate::constants::{
-    CLOSE_CODE_ABNORMAL, CLOSE_CODE_NORMAL, CLOSE_REASON_DEFAULT, CLOSE_REASON_LINK_DOWN,
-    CLOSE_REASON_MAX_BYTES,
+    CLOSE_CODE_ABNORMAL, CLOSE_CODE_NORMAL, CLOSE_CODE_TOO_BIG, CLOSE_REASON_DEFAULT,
+    CLOSE_REASON_LINK_DOWN, CLOSE_REASON_MAX_BYTES,
 };
 
 /// Code to put on the wire for `options.code` (R47): codes RFC 6455 lets an endpoint
@@ -66,6 +66,38 @@ pub enum Ending {
     PeerWithoutStatus,
     /// TCP reset / EOF without close frame, timeout, protocol violation or I/O error.
     Abnormal,
+    /// An incoming message exceeded the limit; we sent 1009 (R59).
+    TooBig,
+}
+
+/// A peer's breach of RFC 6455 that makes us fail the connection (RFC 6455 §7.1.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Violation {
+    /// Framing or protocol error.
+    Protocol,
+    /// A text message that is not UTF-8.
+    InvalidUtf8,
+    /// A message above the incoming limit (R59).
+    TooBig,
+}
+
+impl Violation {
+    /// The status code of the close frame we send before dropping the link.
+    pub fn close_code(self) -> u16 {
+        match self {
+            Violation::Protocol => 1002,
+            Violation::InvalidUtf8 => 1007,
+            Violation::TooBig => CLOSE_CODE_TOO_BIG,
+        }
+    }
+
+    /// How the connection is reported to JS (R59, R61).
+    pub fn ending(self) -> Ending {
+        match self {
+            Violation::TooBig => Ending::TooBig,
+            _ => Ending::Abnormal,
+        }
+    }
 }
 
 impl Ending {
@@ -92,12 +124,16 @@ impl Ending {
                 code: CLOSE_CODE_ABNORMAL,
                 reason: CLOSE_REASON_LINK_DOWN.to_string(),
             },
+            Ending::TooBig => CloseResult {
+                code: CLOSE_CODE_TOO_BIG,
+                reason: CLOSE_REASON_LINK_DOWN.to_string(),
+            },
         }
     }
 
-    /// R62: only an abnormal end is preceded by an `error` event.
+    /// R62, R59: only an abnormal end is preceded by an `error` event.
     pub fn reports_error(&self) -> bool {
-        matches!(self, Ending::Abnormal)
+        matches!(self, Ending::Abnormal | Ending::TooBig)
     }
 }
 
@@ -161,6 +197,10 @@ mod tests {
         assert_eq!(Ending::PeerWithoutStatus.close_result().code, 1000);
         assert_eq!(Ending::Abnormal.close_result().code, 1006);
         assert!(Ending::Abnormal.reports_error());
+        assert_eq!(Violation::TooBig.ending().close_result().code, 1009);
+        assert!(Violation::TooBig.ending().reports_error());
+        assert_eq!(Violation::InvalidUtf8.close_code(), 1007);
+        assert_eq!(Violation::Protocol.ending(), Ending::Abnormal);
         assert!(!local.reports_error());
     }
 }

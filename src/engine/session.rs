@@ -5,7 +5,7 @@
 //! The JS layer mirrors the same states to answer API calls synchronously (R44, R51);
 //! this machine decides what actually happens on the wire and in which order.
 
-use crate::engine::close::{normalise_code, normalise_reason, Ending};
+use crate::engine::close::{normalise_code, normalise_reason, Ending, Violation};
 
 /// Where the connection is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +139,20 @@ impl Session {
         true
     }
 
+    /// The peer broke the protocol while the connection was open or closing: record how
+    /// it will be reported, unless a close was already under way (its ending stands).
+    /// Returns `true` when a close frame with [`Violation::close_code`] should be sent.
+    pub fn on_violation(&mut self, violation: Violation) -> bool {
+        match self.phase {
+            Phase::Open => {
+                self.phase = Phase::Closing;
+                self.ending = Some(violation.ending());
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The attempt or the connection is over (transport ended, error, or timeout).
     /// A clean close keeps the ending recorded earlier; anything unrecorded is abnormal.
     pub fn finish(&mut self) -> Outcome {
@@ -202,6 +216,21 @@ mod tests {
         let mut s = Session::new();
         s.on_handshake_done();
         assert_eq!(s.finish(), Outcome::Closed(Ending::Abnormal));
+    }
+
+    #[test]
+    fn violations() {
+        let mut s = Session::new();
+        s.on_handshake_done();
+        assert!(s.on_violation(Violation::TooBig));
+        assert!(!s.accepts_data());
+        assert!(!s.on_violation(Violation::Protocol));
+        assert_eq!(s.finish(), Outcome::Closed(Ending::TooBig));
+        let mut s = Session::new();
+        s.on_handshake_done();
+        s.on_local_close(None, None);
+        assert!(!s.on_violation(Violation::Protocol));
+        assert!(matches!(s.finish(), Outcome::Closed(Ending::Local { .. })));
     }
 
     #[test]

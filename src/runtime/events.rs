@@ -28,6 +28,8 @@ pub mod kind {
     pub const FAILED: u32 = 7;
     /// The connection ended; terminal; extra = code, payload = reason (R61).
     pub const CLOSE: u32 = 8;
+    /// The task waits for JS to finish this batch: JS answers with `ack()`.
+    pub const ACK_REQUEST: u32 = 9;
 }
 
 /// A run of events for one connection.
@@ -94,6 +96,11 @@ impl Batch {
     /// `error` of a failed attempt, terminal; `detail` says why.
     pub fn failed(&mut self, status: Option<u16>, detail: &str) {
         self.push(kind::FAILED, detail.as_bytes(), status.map_or(0, u32::from));
+    }
+
+    /// Ask JS to call `ack()` once it has handled this batch.
+    pub fn ack_request(&mut self) {
+        self.push(kind::ACK_REQUEST, &[], 0);
     }
 
     /// `close`, terminal.

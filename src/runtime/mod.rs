@@ -3,7 +3,9 @@
 //! [`events::Notifier`].
 
 pub mod connection;
+pub mod driver;
 pub mod events;
+pub mod heartbeat;
 pub mod keys;
 pub mod outbox;
 pub mod stream;

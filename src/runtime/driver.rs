@@ -1,0 +1,307 @@
+//! The open phase of a connection: one poll loop that takes commands from JS, writes,
+//! reads and runs the timers in the same wake-up.
+//!
+//! Reads and writes share one task without a lock: splitting the stream would put a
+//! `BiLock` on every frame, and a `select!` over a write future would stop reading
+//! while a write is blocked (an echo peer would then deadlock us).
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::{Sink, Stream};
+use tokio::time::Sleep;
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+
+use crate::constants::{CLOSE_TIMEOUT_MS, VIOLATION_GRACE_MS};
+use crate::engine::close::Violation;
+use crate::engine::session::{CloseAction, Session};
+use crate::runtime::connection::Command;
+use crate::runtime::events::{Batch, EventQueue};
+use crate::runtime::heartbeat::{Beat, HeartbeatTimer};
+use crate::runtime::outbox::Outbox;
+use crate::runtime::stream::MaybeTls;
+
+/// Messages handled per wake-up before yielding, so one busy connection cannot starve
+/// the others sharing the runtime thread.
+const READ_BUDGET_MESSAGES: usize = 512;
+
+/// A close frame with `code` / `reason`.
+pub fn close_message(code: u16, reason: String) -> Message {
+    Message::Close(Some(CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.into(),
+    }))
+}
+
+/// The R49 bound on waiting for the peer's close frame.
+pub fn close_deadline() -> Pin<Box<Sleep>> {
+    timer(CLOSE_TIMEOUT_MS)
+}
+
+fn timer(ms: u64) -> Pin<Box<Sleep>> {
+    Box::pin(tokio::time::sleep(Duration::from_millis(ms)))
+}
+
+/// Which read errors are the peer's protocol breaches (we answer with a close frame);
+/// the rest (I/O, resets) just end the link.
+fn classify(err: &WsError) -> Option<Violation> {
+    match err {
+        WsError::Capacity(CapacityError::MessageTooLong { .. }) => Some(Violation::TooBig),
+        WsError::Capacity(_) => Some(Violation::Protocol),
+        WsError::Utf8(_) => Some(Violation::InvalidUtf8),
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+        WsError::Protocol(_) => Some(Violation::Protocol),
+        _ => None,
+    }
+}
+
+/// Why the poll loop stopped.
+pub enum Exit {
+    /// The stream ended (cleanly or not; the session knows which).
+    Ended,
+    /// JS can no longer be reached: drop everything without events.
+    JsGone,
+}
+
+/// State of a failing connection (RFC 6455 §7.1.7) while JS gets one turn to answer
+/// the messages that arrived before the breach.
+enum Failing {
+    /// Not failing.
+    No,
+    /// Waiting for JS to acknowledge the batch holding the last messages.
+    AwaitingAck(Violation),
+    /// The close frame is queued; the loop ends once it is written.
+    Sending,
+}
+
+/// The open connection.
+pub struct Driver {
+    pub ws: WebSocketStream<MaybeTls>,
+    pub outbox: Arc<Outbox>,
+    /// Reused buffer for commands taken from the outbox.
+    pub commands: Vec<Command>,
+    pub queue: Arc<EventQueue>,
+    pub session: Session,
+    pub local: Batch,
+    pub outgoing: VecDeque<Message>,
+    pub needs_flush: bool,
+    pub close_timer: Option<Pin<Box<Sleep>>>,
+    pub heartbeat: Option<HeartbeatTimer>,
+    /// Why the connection ended, when it ended abnormally.
+    pub failure: Option<String>,
+    failing: Failing,
+}
+
+impl Driver {
+    /// A driver for a connection whose handshake just completed.
+    pub fn new(
+        ws: WebSocketStream<MaybeTls>,
+        outbox: Arc<Outbox>,
+        queue: Arc<EventQueue>,
+        session: Session,
+        outgoing: VecDeque<Message>,
+        close_timer: Option<Pin<Box<Sleep>>>,
+        heartbeat: Option<HeartbeatTimer>,
+    ) -> Self {
+        Driver {
+            ws,
+            outbox,
+            commands: Vec::new(),
+            queue,
+            session,
+            local: Batch::default(),
+            outgoing,
+            needs_flush: false,
+            close_timer,
+            heartbeat,
+            failure: None,
+            failing: Failing::No,
+        }
+    }
+
+    fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Close { code, reason } => {
+                if let CloseAction::SendClose { code, reason } =
+                    self.session.on_local_close(code, reason.as_deref())
+                {
+                    self.outgoing.push_back(close_message(code, reason));
+                    self.close_timer = Some(close_deadline());
+                    self.heartbeat = None;
+                }
+            }
+            Command::Ack => {
+                if let Failing::AwaitingAck(v) = self.failing {
+                    self.outgoing
+                        .push_back(close_message(v.close_code(), String::new()));
+                    self.failing = Failing::Sending;
+                }
+            }
+            Command::Text(s) => self.queue_data(Message::Text(s.into())),
+            Command::Binary(b) => self.queue_data(Message::Binary(Bytes::from(b))),
+        }
+    }
+
+    fn queue_data(&mut self, msg: Message) {
+        // R45: data sent after the closing handshake started is dropped; while failing,
+        // answers to the messages JS has just been given still go out first.
+        if self.session.accepts_data() || matches!(self.failing, Failing::AwaitingAck(_)) {
+            self.outgoing.push_back(msg);
+        }
+    }
+
+    fn on_message(&mut self, msg: Message) {
+        match msg {
+            Message::Text(t) => self.local.text(t.as_bytes()),
+            Message::Binary(b) => self.local.binary(&b),
+            Message::Pong(_) => {
+                if let Some(hb) = &mut self.heartbeat {
+                    hb.on_pong();
+                }
+            }
+            Message::Ping(_) | Message::Frame(_) => {}
+            Message::Close(frame) => {
+                let status = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                if self.session.on_peer_close(status) {
+                    self.local.peer_closing();
+                    // R45: frames still queued are discarded.
+                    self.outgoing.clear();
+                    self.heartbeat = None;
+                }
+            }
+        }
+    }
+
+    /// A read error. Returns `true` when the loop should end now.
+    fn on_read_error(&mut self, err: WsError) -> bool {
+        self.failure = Some(err.to_string());
+        match classify(&err) {
+            Some(v) if self.session.on_violation(v) => {
+                // Give JS one turn with the messages read so far, then fail (bounded).
+                self.local.ack_request();
+                self.failing = Failing::AwaitingAck(v);
+                self.heartbeat = None;
+                self.close_timer = Some(timer(VIOLATION_GRACE_MS));
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// Moves queued frames into tungstenite's write buffer, then flushes once: many
+    /// small sends become one `write` syscall.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), WsError> {
+        while !self.outgoing.is_empty() {
+            match Pin::new(&mut self.ws).poll_ready(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => break,
+            }
+            let Some(msg) = self.outgoing.pop_front() else {
+                break;
+            };
+            Pin::new(&mut self.ws).start_send(msg)?;
+            self.needs_flush = true;
+        }
+        if self.needs_flush {
+            match Pin::new(&mut self.ws).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.needs_flush = false,
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn poll_commands(&mut self, cx: &mut Context<'_>) -> bool {
+        match self.outbox.poll_take(cx, &mut self.commands) {
+            Poll::Ready(false) => return false,
+            Poll::Ready(true) => {
+                let mut commands = std::mem::take(&mut self.commands);
+                for cmd in commands.drain(..) {
+                    self.on_command(cmd);
+                }
+                self.commands = commands;
+            }
+            Poll::Pending => {}
+        }
+        true
+    }
+
+    /// One wake-up: commands, heartbeat, writes, reads, hand-over to JS, timers.
+    pub fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<Exit> {
+        if !self.poll_commands(cx) {
+            return Poll::Ready(Exit::JsGone);
+        }
+        if let Some(hb) = &mut self.heartbeat {
+            match hb.poll(cx) {
+                Beat::Idle => {}
+                Beat::SendPing => self.outgoing.push_back(Message::Ping(Bytes::new())),
+                // R66: an unanswered Ping is an abnormal end.
+                Beat::TimedOut => {
+                    self.failure = Some("no pong within pongTimeout".into());
+                    return Poll::Ready(Exit::Ended);
+                }
+            }
+        }
+        if let Err(e) = self.poll_write(cx) {
+            if self.session.accepts_data() {
+                self.failure = Some(format!("write failed: {e}"));
+                return Poll::Ready(Exit::Ended);
+            }
+            // Closing: the peer may already be gone; keep reading until the end.
+            self.outgoing.clear();
+            self.needs_flush = false;
+            if matches!(self.failing, Failing::Sending) {
+                return Poll::Ready(Exit::Ended);
+            }
+        }
+        if matches!(self.failing, Failing::Sending) {
+            if self.outgoing.is_empty() && !self.needs_flush {
+                return Poll::Ready(Exit::Ended);
+            }
+        } else if matches!(self.failing, Failing::No) {
+            let mut budget = READ_BUDGET_MESSAGES;
+            loop {
+                if budget == 0 {
+                    cx.waker().wake_by_ref();
+                    break;
+                }
+                match Pin::new(&mut self.ws).poll_next(cx) {
+                    Poll::Ready(Some(Ok(msg))) => {
+                        budget -= 1;
+                        self.on_message(msg);
+                    }
+                    Poll::Ready(Some(Err(e))) => {
+                        if self.on_read_error(e) {
+                            return Poll::Ready(Exit::Ended);
+                        }
+                        break;
+                    }
+                    Poll::Ready(None) => {
+                        self.failure = Some("connection closed".into());
+                        return Poll::Ready(Exit::Ended);
+                    }
+                    Poll::Pending => break,
+                }
+            }
+        }
+        if !self.queue.submit(&mut self.local) {
+            return Poll::Ready(Exit::JsGone);
+        }
+        if let Some(t) = &mut self.close_timer {
+            if t.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Exit::Ended);
+            }
+        }
+        Poll::Pending
+    }
+}
