@@ -64,14 +64,27 @@ pub fn sanitise_user_headers(raw: &[(String, String)]) -> Vec<(String, String)> 
     out
 }
 
+fn user_value(user: &[(String, String)], name: &str) -> Option<String> {
+    user.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+/// The subprotocol offer actually sent: a user `sec-websocket-protocol` header wins over
+/// the `protocol` option (R26, R33); the response is checked against this (R34).
+pub fn offered_protocol(opts: &RequestOptions) -> Option<String> {
+    user_value(
+        &sanitise_user_headers(&opts.headers),
+        "sec-websocket-protocol",
+    )
+    .or_else(|| opts.protocol.clone().filter(|p| !p.is_empty()))
+}
+
 /// Builds the upgrade request bytes (R23) for `key` (a fresh `Sec-WebSocket-Key`).
 pub fn build_request(target: &Target, opts: &RequestOptions, key: &str) -> Vec<u8> {
     let user = sanitise_user_headers(&opts.headers);
-    let user_value = |n: &str| user.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    let host = user_value("host").unwrap_or_else(|| target.host_header());
-    let origin = user_value("origin").unwrap_or_else(|| target.origin(opts.support_origin_port));
-    let protocol = user_value("sec-websocket-protocol")
-        .or_else(|| opts.protocol.clone().filter(|p| !p.is_empty()));
+    let host = user_value(&user, "host").unwrap_or_else(|| target.host_header());
+    let origin =
+        user_value(&user, "origin").unwrap_or_else(|| target.origin(opts.support_origin_port));
+    let protocol = offered_protocol(opts);
 
     let mut req = String::with_capacity(256);
     req.push_str("GET ");
@@ -295,6 +308,12 @@ mod tests {
         assert!(!text.contains("x-a: 1"));
         assert!(!text.contains("Evil") && !text.contains("Bad Name") && !text.contains("h2c"));
         assert!(!text.contains("x-empty"));
+        let header_only = RequestOptions {
+            headers: vec![("Sec-WebSocket-Protocol".into(), "v2".into())],
+            protocol: Some("v1".into()),
+            support_origin_port: false,
+        };
+        assert_eq!(offered_protocol(&header_only).as_deref(), Some("v2"));
     }
 
     fn head(status: u16, headers: &[(&str, &str)]) -> ResponseHead {

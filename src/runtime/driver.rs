@@ -63,6 +63,13 @@ fn classify(err: &WsError) -> Option<Violation> {
     }
 }
 
+/// tungstenite answers a close frame whose code is not allowed on the wire (RFC 6455
+/// §7.4.1: 1005, 1006, 1015, <1000, 1016–2999, ≥5000) with 1002 and hands us that reply
+/// in place of the peer's frame; this is how it looks.
+fn is_substituted_close(status: &(u16, String)) -> bool {
+    status.0 == 1002 && status.1 == "Protocol violation"
+}
+
 /// Why the poll loop stopped.
 pub enum Exit {
     /// The stream ended (cleanly or not; the session knows which).
@@ -170,11 +177,29 @@ impl Driver {
             Message::Ping(_) | Message::Frame(_) => {}
             Message::Close(frame) => {
                 let status = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                if status.as_ref().is_some_and(is_substituted_close) {
+                    // The peer's code may not be sent on the wire: a protocol violation,
+                    // reported as an abnormal end (R61). tungstenite already queued its
+                    // 1002 reply; write it and drop the link.
+                    if self.session.on_violation(Violation::Protocol) {
+                        self.local.peer_closing();
+                        self.failure =
+                            Some("the peer sent a close code that is not allowed".into());
+                        self.outgoing.clear();
+                        self.heartbeat = None;
+                        self.needs_flush = true;
+                        self.failing = Failing::Sending;
+                        self.close_timer = Some(timer(VIOLATION_GRACE_MS));
+                    }
+                    return;
+                }
                 if self.session.on_peer_close(status) {
                     self.local.peer_closing();
                     // R45: frames still queued are discarded.
                     self.outgoing.clear();
                     self.heartbeat = None;
+                    // The peer should drop TCP after our reply; bound the wait as R49 does.
+                    self.close_timer = Some(close_deadline());
                 }
             }
         }

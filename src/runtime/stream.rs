@@ -204,7 +204,8 @@ pub async fn upgrade(
         }
         buf.extend_from_slice(&chunk[..n]);
         if let Some((head, used)) = handshake::parse_response(&buf)? {
-            let accepted = handshake::validate_response(&head, &key, request.protocol.as_deref())?;
+            let offered = handshake::offered_protocol(request);
+            let accepted = handshake::validate_response(&head, &key, offered.as_deref())?;
             let leftover = buf.split_off(used);
             return Ok(Upgraded {
                 head,

@@ -1,0 +1,317 @@
+// One measurement in a fresh process, so that no client inherits another's JIT state,
+// heap or native threads. Spawned by bench/run.mjs:
+//
+//   node --expose-gc bench/client.mjs <client> <scenario> <ws://host:port> '<params JSON>'
+//
+// Prints one JSON line on stdout: { client, scenario, metrics: {...}, cpuUs, ... }, or
+// { error } with exit code 1. CPU time is process.cpuUsage() (user + system, every
+// thread of the process — the addon's I/O thread included) over the measured interval,
+// divided by the number of messages (or connections for scenario f).
+
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const [clientName, scenario, baseUrl, paramsJson = '{}'] = process.argv.slice(2);
+const params = JSON.parse(paramsJson);
+
+function fail(err) {
+  const message = err && err.message ? err.message : JSON.stringify(err);
+  process.stdout.write(`${JSON.stringify({ client: clientName, scenario, error: String(message) })}\n`);
+  process.exit(1);
+}
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
+// The parent kills us at its own deadline; this one lets us say why first.
+setTimeout(() => fail(new Error(`client timeout after ${params.timeoutMs} ms`)), params.timeoutMs ?? 60_000).unref();
+
+// Each adapter opens one connection and calls h.open(), h.message(data), h.close(code),
+// h.error(err). Text is delivered as a string and binary as bytes by every adapter, so
+// every client does the work an application needs before it can use a message.
+const ADAPTERS = {
+  ohos() {
+    const webSocket = require('../index.js');
+    return (url, h) => {
+      const ws = webSocket.createWebSocket();
+      ws.on('open', () => h.open());
+      ws.on('message', (_err, data) => h.message(data));
+      ws.on('close', (_err, v) => h.close(v.code));
+      ws.on('error', (err) => h.error(err));
+      ws.connect(url);
+      return { send: (d) => ws.send(d), close: () => ws.close() };
+    };
+  },
+  ws() {
+    // run.mjs sets WS_NO_BUFFER_UTIL=1 for plain `ws`; `ws+bufferutil` runs without it.
+    const WebSocket = require('ws');
+    // ws loads bufferutil at require time when it can; check which variant we really got.
+    const withBufferUtil = Object.keys(require.cache).some((k) => k.includes(`${'/'}bufferutil${'/'}`));
+    if (withBufferUtil !== (clientName === 'ws+bufferutil')) {
+      fail(new Error(withBufferUtil ? 'bufferutil loaded for plain ws' : 'ws did not load bufferutil'));
+    }
+    return (url, h) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      ws.on('open', () => h.open());
+      // ws hands text over as a Buffer; the string is what the other clients deliver.
+      ws.on('message', (data, isBinary) => h.message(isBinary ? data : data.toString()));
+      ws.on('close', (code) => h.close(code));
+      ws.on('error', (err) => h.error(err));
+      return { send: (d) => ws.send(d), close: () => ws.close() };
+    };
+  },
+  undici() {
+    const { WebSocket } = require('undici');
+    return (url, h) => {
+      const ws = new WebSocket(url);
+      // The default 'blob' would make every binary message an async read.
+      ws.binaryType = 'arraybuffer';
+      ws.onopen = () => h.open();
+      ws.onmessage = (ev) => h.message(ev.data);
+      ws.onclose = (ev) => h.close(ev.code);
+      ws.onerror = (ev) => h.error(ev.error ?? new Error('undici WebSocket error'));
+      return { send: (d) => ws.send(d), close: () => ws.close() };
+    };
+  },
+};
+ADAPTERS['ws+bufferutil'] = ADAPTERS.ws;
+
+if (!ADAPTERS[clientName]) fail(new Error(`unknown client ${clientName}`));
+const open = ADAPTERS[clientName]();
+
+const now = () => performance.now();
+const cpuMicros = (c0) => {
+  const c = process.cpuUsage(c0);
+  return c.user + c.system;
+};
+const byteLength = (d) => (typeof d === 'string' ? d.length : d.byteLength);
+
+function done(result) {
+  process.stdout.write(`${JSON.stringify({ client: clientName, scenario, ...result })}\n`);
+  process.exit(0);
+}
+
+/** Closes `conn`, then reports; a peer that never answers the close does not hold us. */
+function closeThenReport(conn, state, result) {
+  state.onClose = () => done(result);
+  conn.close();
+  setTimeout(() => done(result), 2000).unref();
+}
+
+/** One connection with the usual handlers; `on.message` is the scenario's logic. */
+function single(path, on) {
+  const state = { onClose: null };
+  let conn = null;
+  conn = open(baseUrl + path, {
+    open: () => on.open(conn),
+    message: (d) => on.message(d, conn),
+    close: (code) => {
+      if (state.onClose) state.onClose();
+      else fail(new Error(`closed early (code ${code})`));
+    },
+    error: (err) => fail(err),
+  });
+  return state;
+}
+
+// (a), (c): echo with at most `window` messages in flight.
+function echoWindow({ count, size, window, binary }) {
+  const payload = binary ? new ArrayBuffer(size) : 'x'.repeat(size);
+  let sent = 0;
+  let got = 0;
+  let t0 = 0;
+  let c0;
+  const state = single('/echo', {
+    open(conn) {
+      t0 = now();
+      c0 = process.cpuUsage();
+      pump(conn);
+    },
+    message(d, conn) {
+      if (byteLength(d) !== size || (typeof d === 'string') === binary) fail(new Error('wrong echo'));
+      got++;
+      if (got < count) return pump(conn);
+      const secs = (now() - t0) / 1000;
+      const cpu = cpuMicros(c0);
+      const metrics = binary ? { mbps: (count * size) / 1e6 / secs } : { rate: count / secs };
+      closeThenReport(conn, state, { metrics, cpuUs: cpu / count, seconds: secs });
+    },
+  });
+  function pump(conn) {
+    while (sent < count && sent - got < window) {
+      conn.send(payload);
+      sent++;
+    }
+  }
+}
+
+// (b): one message in flight; the first `warmup` round trips are not recorded (JIT).
+function latency({ count, warmup, size }) {
+  const payload = 'x'.repeat(size);
+  const samples = new Float64Array(count);
+  let i = -warmup;
+  let t = 0;
+  let t0 = 0;
+  let c0;
+  const state = single('/echo', {
+    open(conn) {
+      t = now();
+      conn.send(payload);
+    },
+    message(_d, conn) {
+      const t1 = now();
+      if (i >= 0) samples[i] = (t1 - t) * 1000;
+      i++;
+      if (i === 0) {
+        t0 = t1;
+        c0 = process.cpuUsage();
+      }
+      if (i < count) {
+        t = now();
+        conn.send(payload);
+        return;
+      }
+      const cpu = cpuMicros(c0);
+      const secs = (now() - t0) / 1000;
+      samples.sort();
+      const pct = (p) => samples[Math.min(count - 1, Math.floor((p / 100) * count))];
+      closeThenReport(conn, state, { metrics: { p50: pct(50), p99: pct(99) }, cpuUs: cpu / count, seconds: secs });
+    },
+  });
+}
+
+// (d): the server pushes; measured from 'open' to the "END" message.
+function receive({ count, size, binary }) {
+  let got = 0;
+  let t0 = 0;
+  let c0;
+  const state = single(`/push?count=${count}&size=${size}&binary=${binary ? 1 : 0}`, {
+    open() {
+      t0 = now();
+      c0 = process.cpuUsage();
+    },
+    message(d, conn) {
+      if (typeof d === 'string' && d === 'END') {
+        const secs = (now() - t0) / 1000;
+        const cpu = cpuMicros(c0);
+        if (got !== count) fail(new Error(`received ${got} of ${count}`));
+        closeThenReport(conn, state, { metrics: { rate: count / secs }, cpuUs: cpu / count, seconds: secs });
+        return;
+      }
+      if (byteLength(d) !== size || (typeof d === 'string') === binary) fail(new Error('wrong push message'));
+      got++;
+    },
+  });
+}
+
+// (e): send-only to the sink, in bursts of `burst` per macrotask so the producer yields
+// to I/O as a real one would; measured until "COUNT" arrives.
+function send({ count, size, burst }) {
+  const payload = 'x'.repeat(size);
+  let t0 = 0;
+  let c0;
+  const state = single('/sink', {
+    open(conn) {
+      t0 = now();
+      c0 = process.cpuUsage();
+      let sent = 0;
+      const produce = () => {
+        const end = Math.min(count, sent + burst);
+        for (; sent < end; sent++) conn.send(payload);
+        if (sent < count) setImmediate(produce);
+        else conn.send('END');
+      };
+      produce();
+    },
+    message(d, conn) {
+      if (typeof d !== 'string' || !d.startsWith('COUNT ')) fail(new Error('unexpected sink reply'));
+      const secs = (now() - t0) / 1000;
+      const cpu = cpuMicros(c0);
+      const n = Number(d.slice(6));
+      if (n !== count) fail(new Error(`sink counted ${n} of ${count}`));
+      closeThenReport(conn, state, { metrics: { rate: count / secs }, cpuUs: cpu / count, seconds: secs });
+    },
+  });
+}
+
+// (f): `conns` connections started in one synchronous burst; time until every 'open',
+// and the RSS growth they cost (both sides of the interval after a full GC).
+function connections({ conns }) {
+  if (typeof gc !== 'function') fail(new Error('run with --expose-gc'));
+  gc();
+  const rss0 = process.memoryUsage().rss;
+  const all = [];
+  let opened = 0;
+  let closed = 0;
+  let closing = false;
+  let result = null;
+  const t0 = now();
+  const c0 = process.cpuUsage();
+  for (let k = 0; k < conns; k++) {
+    let conn = null;
+    conn = open(`${baseUrl}/echo`, {
+      open: () => {
+        opened++;
+        if (opened === conns) allOpen();
+      },
+      message: () => {},
+      close: () => {
+        closed++;
+        if (!closing) fail(new Error('a connection closed early'));
+        if (closed === conns) done(result);
+      },
+      error: (err) => fail(err),
+    });
+    all.push(conn);
+  }
+  function allOpen() {
+    const ms = now() - t0;
+    const cpu = cpuMicros(c0);
+    gc();
+    gc();
+    const rss1 = process.memoryUsage().rss;
+    result = {
+      metrics: { openMs: ms, rssKiB: (rss1 - rss0) / 1024 / conns },
+      cpuUs: cpu / conns,
+      rssBeforeMiB: rss0 / 2 ** 20,
+      rssAfterMiB: rss1 / 2 ** 20,
+    };
+    closing = true;
+    for (const c of all) c.close();
+    setTimeout(() => done({ ...result, closedOf: `${closed}/${conns}` }), 10_000).unref();
+  }
+}
+
+// Proves a client can connect, echo both message types and close (run.mjs skips a
+// client that fails this, e.g. an undici that does not run on this Node).
+function probe() {
+  const buf = new ArrayBuffer(3);
+  let step = 0;
+  const state = single('/echo', {
+    open(conn) {
+      conn.send('hi');
+    },
+    message(d, conn) {
+      step++;
+      if (step === 1) {
+        if (d !== 'hi') fail(new Error('text echo mismatch'));
+        conn.send(buf);
+      } else {
+        if (typeof d === 'string' || d.byteLength !== 3) fail(new Error('binary echo mismatch'));
+        closeThenReport(conn, state, { metrics: {}, cpuUs: 0 });
+      }
+    },
+  });
+}
+
+const SCENARIOS = {
+  probe,
+  'a-echo': () => echoWindow({ ...params, binary: false }),
+  'b-latency': () => latency(params),
+  'c-64k': () => echoWindow({ ...params, binary: true }),
+  'c-1m': () => echoWindow({ ...params, binary: true }),
+  'd-text': () => receive({ ...params, binary: false }),
+  'd-binary': () => receive({ ...params, binary: true }),
+  'e-sink': () => send(params),
+  'f-conns': () => connections(params),
+};
+if (!SCENARIOS[scenario]) fail(new Error(`unknown scenario ${scenario}`));
+SCENARIOS[scenario]();
