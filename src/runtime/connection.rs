@@ -140,13 +140,15 @@ async fn run(config: ConnectConfig, outbox: Arc<Outbox>, queue: Arc<EventQueue>)
     let mut outgoing: VecDeque<Message> = VecDeque::new();
 
     let deadline = Instant::now() + Duration::from_millis(handshake_timeout_ms());
-    let establish = async {
+    // Boxed and dropped once done: the attempt's state (resolver, TLS handshake, the
+    // 4 KiB response buffer) would otherwise stay inside this task's future for the
+    // whole connection; boxing took idle connections from 21 to 17 KiB (bench (f)).
+    let mut establish = Box::pin(async {
         let mut s =
             stream::open_stream(&config.target, &config.proxy, &config.tls, deadline).await?;
         let upgraded = stream::upgrade(&mut s, &config.target, &config.request).await?;
         Ok::<_, ClientError>((s, upgraded))
-    };
-    tokio::pin!(establish);
+    });
     let timeout = tokio::time::sleep_until(deadline);
     tokio::pin!(timeout);
     let mut commands = Vec::new();
@@ -179,6 +181,7 @@ async fn run(config: ConnectConfig, outbox: Arc<Outbox>, queue: Arc<EventQueue>)
             }
         }
     };
+    drop(establish);
     let (stream, upgraded) = match attempt {
         Ok(ok) => ok,
         Err(e) => {
