@@ -1,4 +1,4 @@
-// A `ws` echo server in its own process for bench/quick-echo.mjs; prints its port.
+// A `ws` echo server in its own process (used by test/soak/soak.mjs); prints its port.
 import { WebSocketServer } from 'ws';
 
 const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });

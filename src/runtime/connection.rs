@@ -3,17 +3,20 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::constants::{
-    HANDSHAKE_TIMEOUT_MS, MAX_INCOMING_MESSAGE_BYTES, READ_BUFFER_BYTES, WRITE_BUFFER_BYTES,
+    CLOSE_CODE_ABNORMAL, CLOSE_REASON_LINK_DOWN, HANDSHAKE_TIMEOUT_MS, MAX_INCOMING_MESSAGE_BYTES,
+    READ_BUFFER_BYTES, WRITE_BUFFER_BYTES,
 };
 use crate::engine::handshake::{received_headers, RequestOptions};
 use crate::engine::heartbeat::Heartbeat;
@@ -84,8 +87,24 @@ pub fn spawn(
     config: ConnectConfig,
     queue: Arc<EventQueue>,
 ) -> Arc<Outbox> {
+    let opened = Arc::new(AtomicBool::new(false));
     let outbox = Arc::new(Outbox::default());
-    runtime.spawn(run(config, outbox.clone(), queue));
+    let task = run(config, outbox.clone(), queue.clone(), opened.clone());
+    runtime.spawn(async move {
+        // A bug that panics must not leave JS waiting forever (and the process pinned
+        // by the threadsafe function): end the connection with the usual events.
+        if AssertUnwindSafe(task).catch_unwind().await.is_err() && !queue.is_closed() {
+            let mut local = Batch::default();
+            if opened.load(Ordering::Acquire) {
+                local.error("internal error");
+                local.close(CLOSE_CODE_ABNORMAL, CLOSE_REASON_LINK_DOWN);
+            } else {
+                local.failed(None, "internal error");
+            }
+            queue.submit(&mut local);
+            queue.close();
+        }
+    });
     outbox
 }
 
@@ -134,7 +153,12 @@ fn finish(
     queue.close();
 }
 
-async fn run(config: ConnectConfig, outbox: Arc<Outbox>, queue: Arc<EventQueue>) {
+async fn run(
+    config: ConnectConfig,
+    outbox: Arc<Outbox>,
+    queue: Arc<EventQueue>,
+    opened: Arc<AtomicBool>,
+) {
     let mut session = Session::new();
     let mut local = Batch::default();
     let mut outgoing: VecDeque<Message> = VecDeque::new();
@@ -189,6 +213,7 @@ async fn run(config: ConnectConfig, outbox: Arc<Outbox>, queue: Arc<EventQueue>)
             return;
         }
     };
+    opened.store(true, Ordering::Release);
     local.headers(&received_headers(&upgraded.head));
     let mut close_timer = None;
     match session.on_handshake_done() {

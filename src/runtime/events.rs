@@ -180,6 +180,11 @@ impl EventQueue {
         self.lock().batch.payload.len()
     }
 
+    /// `true` once [`EventQueue::close`] ran (the terminal event, if any, was submitted).
+    pub fn is_closed(&self) -> bool {
+        self.lock().notifier.is_none()
+    }
+
     /// Drops the notifier after the terminal event was submitted, so the JS side can
     /// release its handle (and the process can exit, R10). Calls already scheduled
     /// still run.
