@@ -139,6 +139,13 @@ describe('handshake', () => {
       assert.equal(raw.requests.filter((r) => r.requestLine.includes('smuggled')).length, 0);
     });
 
+    it('a protocol option with CR/LF cannot inject lines either: it is not sent (found by fuzzing)', async () => {
+      const s = await openRaw(raw, { protocol: 'chat\r\nX-Injected: 1\r\n\r\nGET /smuggled HTTP/1.1' });
+      await endSession(s);
+      assert.doesNotMatch(s.request.head, /x-injected|smuggled|sec-websocket-protocol/i);
+      assert.equal(raw.requests.filter((r) => r.requestLine.includes('smuggled')).length, 0);
+    });
+
     it('host, origin and sec-websocket-protocol replace the generated values (exactly one line each)', async () => {
       const s = await openRaw(raw, {
         protocol: 'chat',

@@ -30,7 +30,11 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    assert!(used > 0 && used <= data.len(), "used {used} of {}", data.len());
+    assert!(
+        used > 0 && used <= data.len(),
+        "used {used} of {}",
+        data.len()
+    );
 
     match parse_response(&data[..used]) {
         Ok(Some((again, again_used))) => {
@@ -57,17 +61,31 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // A different key must never validate (the accept check is not bypassable).
-    if head.headers.iter().any(|(n, _)| n == "sec-websocket-accept") {
-        assert!(validate_response(&head, "AAAAAAAAAAAAAAAAAAAAAA==", None).is_err()
-            || validate_response(&head, KEY, None).is_err());
+    if head
+        .headers
+        .iter()
+        .any(|(n, _)| n == "sec-websocket-accept")
+    {
+        assert!(
+            validate_response(&head, "AAAAAAAAAAAAAAAAAAAAAA==", None).is_err()
+                || validate_response(&head, KEY, None).is_err()
+        );
     }
 
     let view = received_headers(&head);
-    let cookies_in = head.headers.iter().filter(|(n, _)| n == "set-cookie").count();
+    let cookies_in = head
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "set-cookie")
+        .count();
     let cookies_out = view.iter().filter(|(n, _)| n == "set-cookie").count();
     assert_eq!(cookies_in, cookies_out, "set-cookie entries lost or merged");
     for (i, (name, _)) in view.iter().enumerate() {
-        assert_eq!(*name, name.to_ascii_lowercase(), "header name not lower-case");
+        assert_eq!(
+            *name,
+            name.to_ascii_lowercase(),
+            "header name not lower-case"
+        );
         if name != "set-cookie" {
             assert!(
                 !view[i + 1..].iter().any(|(n, _)| n == name),
@@ -76,6 +94,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     for (name, _) in &head.headers {
-        assert!(view.iter().any(|(n, _)| n == name), "header {name:?} dropped");
+        assert!(
+            view.iter().any(|(n, _)| n == name),
+            "header {name:?} dropped"
+        );
     }
 });

@@ -6,6 +6,7 @@
 //! - `host` is non-empty and `host_header()` / `origin()` hold no CR, LF or NUL;
 //! - `port` is in 1–65535 and an omitted port gives the scheme default;
 //! - `ip` agrees with `host` (an IP literal re-parses to the same address).
+//!
 //! Never panics.
 
 #![no_main]
@@ -29,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
     };
 
     let rt = &t.request_target;
-    assert!(rt.starts_with('/'), "request_target {rt:?} does not start with '/'");
+    assert!(
+        rt.starts_with('/'),
+        "request_target {rt:?} does not start with '/'"
+    );
     assert!(!rt.contains('#'), "request_target {rt:?} holds a fragment");
     assert!(
         !rt.chars().any(|c| c.is_whitespace() || c.is_control()),

@@ -70,12 +70,18 @@ fn user_value(user: &[(String, String)], name: &str) -> Option<String> {
 
 /// The subprotocol offer actually sent: a user `sec-websocket-protocol` header wins over
 /// the `protocol` option (R26, R33); the response is checked against this (R34).
+/// A `protocol` value with CR, LF or NUL is not sent, like such header values (R26
+/// [NODE]): otherwise it could inject header lines (found by fuzzing).
 pub fn offered_protocol(opts: &RequestOptions) -> Option<String> {
     user_value(
         &sanitise_user_headers(&opts.headers),
         "sec-websocket-protocol",
     )
-    .or_else(|| opts.protocol.clone().filter(|p| !p.is_empty()))
+    .or_else(|| {
+        opts.protocol
+            .clone()
+            .filter(|p| !p.is_empty() && !p.contains(['\r', '\n', '\0']))
+    })
 }
 
 /// Builds the upgrade request bytes (R23) for `key` (a fresh `Sec-WebSocket-Key`).
@@ -314,6 +320,13 @@ mod tests {
             support_origin_port: false,
         };
         assert_eq!(offered_protocol(&header_only).as_deref(), Some("v2"));
+        let injected = RequestOptions {
+            protocol: Some("a\r\nX-Injected: 1".into()),
+            ..RequestOptions::default()
+        };
+        assert_eq!(offered_protocol(&injected), None);
+        let text = request_text("ws://h", &injected);
+        assert!(!text.contains("X-Injected") && !text.contains("Sec-WebSocket-Protocol"));
     }
 
     fn head(status: u16, headers: &[(&str, &str)]) -> ResponseHead {

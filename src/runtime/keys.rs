@@ -97,6 +97,7 @@ pub fn load_private_key(pem: &[u8], password: &str) -> Result<PrivateKeyDer<'sta
             }
             let info = pkcs8::EncryptedPrivateKeyInfo::try_from(block.der.as_slice())
                 .map_err(|e| KeyError::Malformed(e.to_string()))?;
+            check_kdf_cost(&info.encryption_algorithm)?;
             let doc = info.decrypt(password).map_err(|e| match e {
                 pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::UnsupportedAlgorithm {
                     ..
@@ -122,6 +123,44 @@ pub fn load_private_key(pem: &[u8], password: &str) -> Result<PrivateKeyDer<'sta
             }
         }
         other => Err(KeyError::Unsupported(format!("PEM label {other}"))),
+    }
+}
+
+/// Most PBKDF2 iterations we run: a key file is configuration, not an attacker, but a
+/// damaged or hostile one must not stall the I/O thread for minutes (fuzzing found a key
+/// with 2^31 iterations). OpenSSL writes 2 048; ten million take seconds.
+const PBKDF2_ITERATIONS_MAX: u32 = 10_000_000;
+
+/// Most memory an scrypt key derivation may use (128·N·r bytes), as OpenSSL's 32 MiB
+/// default limit; fuzzing found N = 2^40, which aborted Node with a failed allocation.
+const SCRYPT_MEMORY_MAX_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Refuses key-derivation parameters that would take unbounded time or memory.
+fn check_kdf_cost(scheme: &pkcs8::pkcs5::EncryptionScheme<'_>) -> Result<(), KeyError> {
+    use pkcs8::pkcs5::pbes2::Kdf;
+    let Some(params) = scheme.pbes2() else {
+        return Ok(());
+    };
+    match &params.kdf {
+        Kdf::Pbkdf2(p) if p.iteration_count > PBKDF2_ITERATIONS_MAX => {
+            Err(KeyError::Unsupported(format!(
+                "PBKDF2 with {} iterations (at most {PBKDF2_ITERATIONS_MAX})",
+                p.iteration_count
+            )))
+        }
+        Kdf::Scrypt(p) => {
+            let memory = 128u64
+                .saturating_mul(p.cost_parameter)
+                .saturating_mul(u64::from(p.block_size));
+            if memory > SCRYPT_MEMORY_MAX_BYTES {
+                Err(KeyError::Unsupported(format!(
+                    "scrypt needing {memory} bytes (at most {SCRYPT_MEMORY_MAX_BYTES})"
+                )))
+            } else {
+                Ok(())
+            }
+        }
+        _ => Ok(()),
     }
 }
 
@@ -248,6 +287,27 @@ mod tests {
             load_private_key(text.as_bytes(), ""),
             Err(KeyError::PasswordRequired)
         ));
+    }
+
+    #[test]
+    fn kdf_bombs_are_refused_quickly() {
+        // Found by fuzzing (fuzz/README.md): N = 2^40 aborted Node on allocation, 2^31
+        // PBKDF2 iterations blocked the I/O thread. Both must fail fast instead.
+        for (name, pem) in [
+            (
+                "scrypt",
+                &include_bytes!("testdata/scrypt-n-2pow40.pem")[..],
+            ),
+            ("pbkdf2", &include_bytes!("testdata/pbkdf2-2pow31.pem")[..]),
+        ] {
+            let started = std::time::Instant::now();
+            let err = load_private_key(pem, "fuzz").unwrap_err();
+            assert!(matches!(err, KeyError::Unsupported(_)), "{name}: {err}");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(1),
+                "{name}"
+            );
+        }
     }
 
     #[test]

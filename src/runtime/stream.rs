@@ -140,10 +140,18 @@ pub async fn open_stream(
     deadline: Instant,
 ) -> Result<MaybeTls, ClientError> {
     // Load TLS material before connecting, so a bad key fails without network traffic.
-    let tls_config = if target.secure {
-        Some(tls::client_config(tls_options)?)
-    } else {
-        None
+    let tls_config = match (target.secure, *tls_options == TlsOptions::default()) {
+        (false, _) => None,
+        (true, true) => Some(tls::client_config(tls_options)?),
+        // Reading files and deriving key-decryption keys is blocking work: keep it off
+        // the I/O thread that every other connection shares.
+        (true, false) => {
+            let opts = tls_options.clone();
+            let loaded = tokio::task::spawn_blocking(move || tls::client_config(&opts))
+                .await
+                .map_err(|e| failed(format!("loading TLS material: {e}")))?;
+            Some(loaded?)
+        }
     };
     let tcp = match proxy::route_for(proxy, target) {
         None => connect_tcp(&target.host, target.port, deadline).await?,
