@@ -148,6 +148,21 @@ describe('connect', () => {
       await expectCallbackError(callbackCall((cb) => ws.connect(server.url, { protocol: undefined }, cb)), E.PARAM);
     });
 
+    it('[NODE] an options getter that throws → 401 through the selected mode, never a synchronous throw', async () => {
+      const ws = webSocket.createWebSocket();
+      const options = {
+        get header() {
+          throw new Error('boom');
+        },
+      };
+      let promise;
+      assert.doesNotThrow(() => {
+        promise = ws.connect(server.url, options);
+      });
+      await expectRejection(promise, E.PARAM);
+      await expectCallbackError(callbackCall((cb) => ws.connect(server.url, options, cb)), E.PARAM);
+    });
+
     it('a parse error wins over a missing caPath and a bad URL (R16 step 1)', async () => {
       const ws = webSocket.createWebSocket();
       await expectRejection(ws.connect('hello', { caPath: MISSING, protocol: null }), E.PARAM);

@@ -83,11 +83,18 @@ class WebSocket {
     try {
       read = readOptions(url, options);
     } catch (e) {
-      if (e instanceof OptionError) return businessError(e.row);
-      throw e;
+      // A getter that throws is a malformed options object too; nothing is thrown from
+      // connect (A.3).
+      return businessError(e instanceof OptionError ? e.row : ERRORS.PARAMETER);
     }
     if (this.#state !== IDLE) return businessError(ERRORS.ALREADY_EXIST);
-    const result = native.connect(read.native, (buf, meta) => this.#onBatch(buf, meta));
+    let result;
+    try {
+      result = native.connect(read.native, (buf, meta) => this.#onBatch(buf, meta));
+    } catch {
+      // Only an internal failure (e.g. the I/O runtime could not start) gets here.
+      return businessError(ERRORS.UNKNOWN);
+    }
     if (!(result instanceof native.NativeConnection)) {
       const err = new BusinessError(result.code, result.message);
       if (result.code === ERRORS.CONNECT_FAILED[0]) {
