@@ -19,6 +19,8 @@ export interface BusinessError<T = void> extends Error {
   code: number;
   /** Extra payload where a rule says so, e.g. the HTTP status string of an `error` event (R64). */
   data?: T;
+  /** On `error` events only: why the connection failed, in words (non-enumerable; not part of the OH API). */
+  readonly detail?: string;
 }
 
 /** Node-style completion callback: `cb(undefined, value)` on success, `cb(err, undefined)` on failure (A.3, R5). */
