@@ -17,6 +17,7 @@ use crate::engine::proxy::{HttpProxy, ProxySetting};
 use crate::engine::url::parse_target;
 use crate::errors::ClientError;
 use crate::runtime::connection::{self, Command, ConnectConfig};
+use crate::runtime::direct::DirectWriter;
 use crate::runtime::events::{EventQueue, Notifier};
 use crate::runtime::outbox::Outbox;
 use crate::runtime::tls::{ClientCertPaths, TlsOptions};
@@ -127,6 +128,7 @@ impl Notifier for TsfnNotifier {
 #[napi]
 pub struct NativeConnection {
     outbox: Arc<Outbox>,
+    direct: Arc<DirectWriter>,
 }
 
 impl Drop for NativeConnection {
@@ -140,17 +142,27 @@ impl Drop for NativeConnection {
 
 #[napi]
 impl NativeConnection {
-    /// Queues a text frame (R43); copies the string once, on the JS thread. The task
-    /// is not woken: JS calls [`NativeConnection::flush`] once per tick.
+    /// Sends a text frame (R43). With `direct`, a small frame on an idle plain-TCP
+    /// connection is written right here (returns `true`, see `runtime::direct`);
+    /// otherwise it is queued without waking the task (returns `false`) and JS calls
+    /// [`NativeConnection::flush`] once per tick.
     #[napi(catch_unwind)]
-    pub fn send_text(&self, data: String) {
+    pub fn send_text(&self, data: String, direct: bool) -> bool {
+        if direct && self.direct.try_send(true, data.as_bytes(), &self.outbox) {
+            return true;
+        }
         self.outbox.push(Command::Text(data));
+        false
     }
 
-    /// Queues a binary frame with a copy of the bytes (R43); see `send_text`.
+    /// Sends a binary frame with a copy of the bytes (R43); see `send_text`.
     #[napi(catch_unwind)]
-    pub fn send_binary(&self, data: ArrayBuffer) {
+    pub fn send_binary(&self, data: ArrayBuffer, direct: bool) -> bool {
+        if direct && self.direct.try_send(false, &data, &self.outbox) {
+            return true;
+        }
         self.outbox.push(Command::Binary(data.to_vec()));
+        false
     }
 
     /// Wakes the connection task for everything queued so far.
@@ -235,8 +247,8 @@ pub fn connect(
         })?;
     let queue = Arc::new(EventQueue::new(Box::new(TsfnNotifier(tsfn))));
     let _ = queue_slot.set(queue.clone());
-    let outbox = connection::spawn(runtime, config, queue);
-    Ok(Either::A(NativeConnection { outbox }))
+    let (outbox, direct) = connection::spawn(runtime, config, queue);
+    Ok(Either::A(NativeConnection { outbox, direct }))
 }
 
 /// Test hook behind `lib/testing.js`: shortens the R22 handshake bound (0 restores it).

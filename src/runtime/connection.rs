@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::os::fd::AsRawFd;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,11 +25,12 @@ use crate::engine::proxy::ProxySetting;
 use crate::engine::session::{AfterHandshake, Outcome, Session};
 use crate::engine::url::Target;
 use crate::errors::ClientError;
+use crate::runtime::direct::DirectWriter;
 use crate::runtime::driver::{close_deadline, close_message, Driver, Exit};
 use crate::runtime::events::{Batch, EventQueue};
 use crate::runtime::heartbeat::HeartbeatTimer;
 use crate::runtime::outbox::Outbox;
-use crate::runtime::stream;
+use crate::runtime::stream::{self, MaybeTls};
 use crate::runtime::tls::TlsOptions;
 
 /// Test hook (see `lib/testing.js`): a shorter R22 bound, so a test of the timeout
@@ -86,10 +88,17 @@ pub fn spawn(
     runtime: &tokio::runtime::Runtime,
     config: ConnectConfig,
     queue: Arc<EventQueue>,
-) -> Arc<Outbox> {
+) -> (Arc<Outbox>, Arc<DirectWriter>) {
     let opened = Arc::new(AtomicBool::new(false));
     let outbox = Arc::new(Outbox::default());
-    let task = run(config, outbox.clone(), queue.clone(), opened.clone());
+    let direct = Arc::new(DirectWriter::default());
+    let task = run(
+        config,
+        outbox.clone(),
+        direct.clone(),
+        queue.clone(),
+        opened.clone(),
+    );
     runtime.spawn(async move {
         // A bug that panics must not leave JS waiting forever (and the process pinned
         // by the threadsafe function): end the connection with the usual events.
@@ -105,7 +114,7 @@ pub fn spawn(
             queue.close();
         }
     });
-    outbox
+    (outbox, direct)
 }
 
 fn ws_config() -> WebSocketConfig {
@@ -156,6 +165,7 @@ fn finish(
 async fn run(
     config: ConnectConfig,
     outbox: Arc<Outbox>,
+    direct: Arc<DirectWriter>,
     queue: Arc<EventQueue>,
     opened: Arc<AtomicBool>,
 ) {
@@ -232,6 +242,10 @@ async fn run(
     if !queue.submit(&mut local) {
         return;
     }
+    let fd = match &stream {
+        MaybeTls::Plain(tcp) => Some(tcp.as_raw_fd()),
+        MaybeTls::Tls(_) => None,
+    };
     let ws = WebSocketStream::from_partially_read(
         stream,
         upgraded.leftover,
@@ -244,6 +258,7 @@ async fn run(
         _ => None,
     };
     let mut driver = Driver::new(ws, outbox, queue, session, outgoing, close_timer, heartbeat);
+    driver.enable_direct(direct, fd);
     let exit = poll_fn(|cx| driver.poll_drive(cx)).await;
     if matches!(exit, Exit::JsGone) {
         driver.queue.close();

@@ -7,12 +7,14 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::{Sink, Stream};
+use tokio::io::AsyncWrite;
 use tokio::time::Sleep;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -22,8 +24,9 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::constants::{CLOSE_TIMEOUT_MS, VIOLATION_GRACE_MS};
 use crate::engine::close::Violation;
-use crate::engine::session::{CloseAction, Session};
+use crate::engine::session::{CloseAction, Phase, Session};
 use crate::runtime::connection::Command;
+use crate::runtime::direct::DirectWriter;
 use crate::runtime::events::{Batch, EventQueue};
 use crate::runtime::heartbeat::{Beat, HeartbeatTimer};
 use crate::runtime::outbox::Outbox;
@@ -105,9 +108,63 @@ pub struct Driver {
     /// Why the connection ended, when it ended abnormally.
     pub failure: Option<String>,
     failing: Failing,
+    /// Write-through gate and the plain-TCP socket it may write to (see `direct`).
+    direct: Option<(Arc<DirectWriter>, RawFd)>,
+    /// Tail of a frame JS began writing; goes out before anything else.
+    raw_out: Vec<u8>,
+}
+
+impl Drop for Driver {
+    /// The socket closes right after this: JS must not write to its descriptor again.
+    fn drop(&mut self) {
+        if let Some((direct, _)) = &self.direct {
+            direct.disable();
+        }
+    }
 }
 
 impl Driver {
+    /// Turns write-through on for a plain-TCP socket (`fd`); `None` for TLS.
+    pub fn enable_direct(&mut self, direct: Arc<DirectWriter>, fd: Option<RawFd>) {
+        if let Some(fd) = fd {
+            self.direct = Some((direct, fd));
+        }
+    }
+
+    /// Writes what JS could not, before tungstenite writes anything.
+    fn poll_raw(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while !self.raw_out.is_empty() {
+            match Pin::new(self.ws.get_mut()).poll_write(cx, &self.raw_out) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()))
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.raw_out.drain(..n);
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Last step of a poll that returns `Pending`: give the socket to JS if nothing of ours
+    /// is buffered and the connection is open. No tungstenite call may follow until the
+    /// next poll's `begin`.
+    fn maybe_release_direct(&mut self, cx: &mut Context<'_>) {
+        let Some((direct, fd)) = &self.direct else {
+            return;
+        };
+        let quiet = self.session.phase() == Phase::Open
+            && matches!(self.failing, Failing::No)
+            && self.outgoing.is_empty()
+            && !self.needs_flush
+            && self.raw_out.is_empty();
+        // tungstenite may hold a Pong queued while reading: flush proves it is empty.
+        if quiet && matches!(Pin::new(&mut self.ws).poll_flush(cx), Poll::Ready(Ok(()))) {
+            direct.release(*fd);
+        }
+    }
     /// A driver for a connection whose handshake just completed.
     pub fn new(
         ws: WebSocketStream<MaybeTls>,
@@ -131,6 +188,8 @@ impl Driver {
             heartbeat,
             failure: None,
             failing: Failing::No,
+            direct: None,
+            raw_out: Vec::new(),
         }
     }
 
@@ -263,6 +322,24 @@ impl Driver {
 
     /// One wake-up: commands, heartbeat, writes, reads, hand-over to JS, timers.
     pub fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<Exit> {
+        if let Some((direct, _)) = &self.direct {
+            let tail = direct.begin();
+            self.raw_out.extend_from_slice(&tail);
+        }
+        if !self.raw_out.is_empty() {
+            match self.poll_raw(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => {
+                    self.failure = Some(format!("write failed: {e}"));
+                    return Poll::Ready(Exit::Ended);
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        self.poll_inner(cx)
+    }
+
+    fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<Exit> {
         if !self.poll_commands(cx) {
             return Poll::Ready(Exit::JsGone);
         }
@@ -319,13 +396,16 @@ impl Driver {
                 }
             }
         }
-        if !self.queue.submit(&mut self.local) {
-            return Poll::Ready(Exit::JsGone);
-        }
         if let Some(t) = &mut self.close_timer {
             if t.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Exit::Ended);
             }
+        }
+        // Give the socket to JS before JS sees the batch: a listener that answers at once
+        // can then write its answer itself (no tungstenite call follows in this poll).
+        self.maybe_release_direct(cx);
+        if !self.queue.submit(&mut self.local) {
+            return Poll::Ready(Exit::JsGone);
         }
         Poll::Pending
     }

@@ -3,6 +3,7 @@
 //! [`events::Notifier`].
 
 pub mod connection;
+pub mod direct;
 pub mod driver;
 pub mod events;
 pub mod heartbeat;

@@ -32,6 +32,11 @@ impl Outbox {
         self.lock().push(cmd);
     }
 
+    /// Nothing queued (write-through must not overtake queued frames).
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
     /// Wakes the task so it picks up everything pushed so far.
     pub fn wake(&self) {
         self.waker.wake();
