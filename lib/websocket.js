@@ -275,4 +275,4 @@ function setSendMaxBytesForTests(bytes) {
   sendMaxBytes = bytes === undefined ? SEND_MAX_BYTES : bytes;
 }
 
-module.exports = { createWebSocket, TlsProtocol, WebSocket, SEND_MAX_BYTES, setSendMaxBytesForTests };
+module.exports = { createWebSocket, TlsProtocol, setSendMaxBytesForTests };

@@ -16,9 +16,9 @@ use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::constants::{
-    CLOSE_CODE_ABNORMAL, CLOSE_REASON_LINK_DOWN, HANDSHAKE_TIMEOUT_MS, MAX_INCOMING_MESSAGE_BYTES,
-    READ_BUFFER_BYTES, WRITE_BUFFER_BYTES,
+    HANDSHAKE_TIMEOUT_MS, MAX_INCOMING_MESSAGE_BYTES, READ_BUFFER_BYTES, WRITE_BUFFER_BYTES,
 };
+use crate::engine::close::Ending;
 use crate::engine::handshake::{received_headers, RequestOptions};
 use crate::engine::heartbeat::Heartbeat;
 use crate::engine::proxy::ProxySetting;
@@ -103,15 +103,13 @@ pub fn spawn(
         // A bug that panics must not leave JS waiting forever (and the process pinned
         // by the threadsafe function): end the connection with the usual events.
         if AssertUnwindSafe(task).catch_unwind().await.is_err() && !queue.is_closed() {
-            let mut local = Batch::default();
-            if opened.load(Ordering::Acquire) {
-                local.error("internal error");
-                local.close(CLOSE_CODE_ABNORMAL, CLOSE_REASON_LINK_DOWN);
+            let outcome = if opened.load(Ordering::Acquire) {
+                Outcome::Closed(Ending::Abnormal)
             } else {
-                local.failed(None, "internal error");
-            }
-            queue.submit(&mut local);
-            queue.close();
+                Outcome::Failed
+            };
+            let failure = ClientError::LinkDown("internal error".into());
+            finish(outcome, Some(&failure), &queue, &mut Batch::default());
         }
     });
     (outbox, direct)
@@ -125,7 +123,8 @@ fn ws_config() -> WebSocketConfig {
         .max_frame_size(Some(MAX_INCOMING_MESSAGE_BYTES))
 }
 
-fn to_message(cmd_data: Command) -> Option<Message> {
+/// The frame a data command becomes (`None` for control commands).
+pub fn to_message(cmd_data: Command) -> Option<Message> {
     match cmd_data {
         Command::Text(s) => Some(Message::Text(s.into())),
         Command::Binary(b) => Some(Message::Binary(Bytes::from(b))),
@@ -135,14 +134,9 @@ fn to_message(cmd_data: Command) -> Option<Message> {
 
 /// Terminal events for `outcome`, then the queue is closed (R61, R62, R21).
 /// `failure` explains a failed attempt or an abnormal end.
-fn finish(
-    session: &mut Session,
-    failure: Option<&ClientError>,
-    queue: &EventQueue,
-    local: &mut Batch,
-) {
+fn finish(outcome: Outcome, failure: Option<&ClientError>, queue: &EventQueue, local: &mut Batch) {
     let detail = failure.map(|e| e.to_string()).unwrap_or_default();
-    match session.finish() {
+    match outcome {
         Outcome::Failed => {
             let status = match failure {
                 Some(ClientError::ConnectFailed { status, .. }) => *status,
@@ -219,7 +213,7 @@ async fn run(
     let (stream, upgraded) = match attempt {
         Ok(ok) => ok,
         Err(e) => {
-            finish(&mut session, Some(&e), &queue, &mut local);
+            finish(session.finish(), Some(&e), &queue, &mut local);
             return;
         }
     };
@@ -266,7 +260,7 @@ async fn run(
     }
     let failure = driver.failure.take().map(ClientError::LinkDown);
     finish(
-        &mut driver.session,
+        driver.session.finish(),
         failure.as_ref(),
         &driver.queue,
         &mut driver.local,

@@ -25,7 +25,7 @@ use tokio_tungstenite::WebSocketStream;
 use crate::constants::{CLOSE_TIMEOUT_MS, VIOLATION_GRACE_MS};
 use crate::engine::close::Violation;
 use crate::engine::session::{CloseAction, Phase, Session};
-use crate::runtime::connection::Command;
+use crate::runtime::connection::{to_message, Command};
 use crate::runtime::direct::DirectWriter;
 use crate::runtime::events::{Batch, EventQueue};
 use crate::runtime::heartbeat::{Beat, HeartbeatTimer};
@@ -211,8 +211,11 @@ impl Driver {
                     self.failing = Failing::Sending;
                 }
             }
-            Command::Text(s) => self.queue_data(Message::Text(s.into())),
-            Command::Binary(b) => self.queue_data(Message::Binary(Bytes::from(b))),
+            data => {
+                if let Some(m) = to_message(data) {
+                    self.queue_data(m);
+                }
+            }
         }
     }
 

@@ -175,11 +175,6 @@ impl EventQueue {
         std::mem::take(&mut pending.batch)
     }
 
-    /// Bytes waiting for JS.
-    pub fn backlog_bytes(&self) -> usize {
-        self.lock().batch.payload.len()
-    }
-
     /// `true` once [`EventQueue::close`] ran (the terminal event, if any, was submitted).
     pub fn is_closed(&self) -> bool {
         self.lock().notifier.is_none()
