@@ -3,10 +3,10 @@
 //
 // It mirrors the OpenHarmony dynamic-ArkTS declarations of `@ohos.net.webSocket` (API 26.0.0 surface) so that
 // code written for `import { webSocket } from '@kit.NetworkKit'` type-checks against this package unchanged.
-// Rule numbers (R1–R73, S1–S21) refer to the behavioural contract `spec/API.md`.
+// Rule numbers (R1–R73, S1–S23) refer to the behavioural contract `spec/API.md`.
 //
 // Runtime shape (R1): `module.exports` IS the namespace object `webSocket`
-// (`{ createWebSocket, TlsProtocol }`) and is also reachable as
+// (`{ createWebSocket, createWebSocketServer, TlsProtocol }`) and is also reachable as
 // `module.exports.webSocket` and `module.exports.default`. Therefore all of these work:
 //   import webSocket from 'ohos-net-websocket';
 //   import { webSocket } from 'ohos-net-websocket';
@@ -192,6 +192,102 @@ export declare namespace webSocket {
     /** Removes the `headerReceive` listener (R54, API 12). */
     off(type: 'headerReceive', callback?: Callback<ResponseHeaders>): void;
   }
+
+  /** Creates a new, independent WebSocket server, not yet started (S1; API 19+). */
+  function createWebSocketServer(): WebSocketServer;
+
+  /** `serverCert` of `WebSocketServerConfig`: PEM certificate chain and private key (S4.4). */
+  interface ServerCert {
+    /** PEM certificate chain; `''` means a plain `ws` server. */
+    certPath: string;
+    /** PEM private key (PKCS#8, PKCS#1 or SEC1, not encrypted). */
+    keyPath: string;
+  }
+
+  /** Configuration of `WebSocketServer.start` (S4). */
+  interface WebSocketServerConfig {
+    /** IPv4 or IPv6 literal to listen on; default `'0.0.0.0'` (S4.1). */
+    serverIP?: string;
+    /** Port to listen on, `0` for an ephemeral one (see `address()`) (S4.2). */
+    serverPort: number;
+    /** TLS certificate and key; with a non-empty `certPath` the server speaks `wss` (S4.4). */
+    serverCert?: ServerCert;
+    /** Subprotocol selected when a client offers it (S8). */
+    protocol?: string;
+    /** Most distinct client IPs at once, 1–10 (S4.3, S9). */
+    maxConcurrentClientsNumber: number;
+    /** Most connections from one client IP at once, 1–10 (S4.3, S9). */
+    maxConnectionsForOneClient: number;
+  }
+
+  /** A client connection, identified by its TCP peer address (S10). */
+  interface WebSocketConnection {
+    /** Client IP in textual form (IPv4 dotted for IPv4 peers). */
+    clientIP: string;
+    /** Client TCP port. */
+    clientPort: number;
+  }
+
+  /** Value of the server's `messageReceive` event (S12). */
+  interface WebSocketMessage {
+    /** A string for a text message, an ArrayBuffer for a binary one. */
+    data: string | ArrayBuffer;
+    /** The connection it came from. */
+    clientConnection: WebSocketConnection;
+  }
+
+  /** `close` value of a server connection: R61's values, plus `closeReason` (the name OH's runtime uses) (S18). */
+  interface ServerCloseResult extends CloseResult {
+    /** The same string as `reason`. */
+    closeReason: string;
+  }
+
+  /** Listener of the server's `close` event: once per ended connection (S18). */
+  type ClientConnectionCloseCallback = (clientConnection: WebSocketConnection, closeReason: ServerCloseResult) => void;
+
+  /** The listening address (S22), the shape of Node's `net.Server#address()`. */
+  interface ServerAddress {
+    /** Textual IP the server is bound to. */
+    address: string;
+    /** `'IPv4'` or `'IPv6'`. */
+    family: string;
+    /** Bound port. */
+    port: number;
+  }
+
+  /** A WebSocket server (spec section (e), API 19+). All async methods are promise-only (S2). */
+  interface WebSocketServer {
+    /** Validates `config` and starts listening; resolves `true` once listening (S3–S5, S7). */
+    start(config: WebSocketServerConfig, flag?: boolean): Promise<boolean>;
+    /** Closes every connection with 1001 and stops listening; resolves once all have ended (S6). */
+    stop(): Promise<boolean>;
+    /** The open connections, sorted by `"ip:port"`; `[]` when not started (S13). */
+    listAllConnections(): WebSocketConnection[];
+    /** Queues a text or binary frame to `connection` (S14). */
+    send(data: string | ArrayBuffer, connection: WebSocketConnection): Promise<boolean>;
+    /** Starts the close handshake with `connection`; default 1000 / "CLOSE_NORMAL" (S15). */
+    close(connection: WebSocketConnection, options?: WebSocketCloseOptions): Promise<boolean>;
+    /** [Node extension] The listening address while started, else `null` (S22). */
+    address(): ServerAddress | null;
+
+    /** Listens for `connect`: a client finished its handshake (S11). */
+    on(type: 'connect', callback: Callback<WebSocketConnection>): void;
+    /** Listens for `messageReceive`: one call per complete message (S12). */
+    on(type: 'messageReceive', callback: Callback<WebSocketMessage>): void;
+    /** Listens for `close`: `cb(connection, {code, reason})` once a connection has ended (S18). */
+    on(type: 'close', callback: ClientConnectionCloseCallback): void;
+    /** Listens for `error`: refused clients (S9) and abnormal disconnects, `err.code === 200` (S20). */
+    on(type: 'error', callback: ErrorCallback): void;
+
+    /** Removes the `connect` listener (only if it is `callback`, when given) (S2, R54). */
+    off(type: 'connect', callback?: Callback<WebSocketConnection>): void;
+    /** Removes the `messageReceive` listener (S2, R54). */
+    off(type: 'messageReceive', callback?: Callback<WebSocketMessage>): void;
+    /** Removes the `close` listener (S2, R54). */
+    off(type: 'close', callback?: ClientConnectionCloseCallback): void;
+    /** Removes the `error` listener (S2, R54). */
+    off(type: 'error', callback?: ErrorCallback): void;
+  }
 }
 
 /** The namespace is also the default export: `import webSocket from 'ohos-net-websocket'` (R1). */
@@ -199,6 +295,8 @@ export default webSocket;
 
 /** `module.exports.createWebSocket` — the same function as `webSocket.createWebSocket` (R1, R8). */
 export import createWebSocket = webSocket.createWebSocket;
+/** `module.exports.createWebSocketServer` — the same function as `webSocket.createWebSocketServer` (R1, S1). */
+export import createWebSocketServer = webSocket.createWebSocketServer;
 /** `module.exports.TlsProtocol` — the same frozen object (and type) as `webSocket.TlsProtocol` (R1, R39). */
 export import TlsProtocol = webSocket.TlsProtocol;
 
@@ -222,3 +320,15 @@ export type ResponseHeaders = webSocket.ResponseHeaders;
 export type OpenResult = webSocket.OpenResult;
 /** See `webSocket.WebSocketOpenInfo` (R58). */
 export type WebSocketOpenInfo = webSocket.WebSocketOpenInfo;
+/** See `webSocket.WebSocketServer` (section (e)). */
+export type WebSocketServer = webSocket.WebSocketServer;
+/** See `webSocket.WebSocketServerConfig` (S4). */
+export type WebSocketServerConfig = webSocket.WebSocketServerConfig;
+/** See `webSocket.ServerCert` (S4.4). */
+export type ServerCert = webSocket.ServerCert;
+/** See `webSocket.WebSocketConnection` (S10). */
+export type WebSocketConnection = webSocket.WebSocketConnection;
+/** See `webSocket.WebSocketMessage` (S12). */
+export type WebSocketMessage = webSocket.WebSocketMessage;
+/** See `webSocket.ClientConnectionCloseCallback` (S18). */
+export type ClientConnectionCloseCallback = webSocket.ClientConnectionCloseCallback;

@@ -33,8 +33,7 @@ describe('module shape', () => {
     assert.notEqual(webSocket, null);
     assert.equal(named, webSocket);
     assert.equal(typeof webSocket.createWebSocket, 'function');
-    // The server half of the spec (section (e), createWebSocketServer) is not built yet: see README.
-    assert.equal(webSocket.createWebSocketServer, undefined);
+    assert.equal(typeof webSocket.createWebSocketServer, 'function');
     assert.equal(typeof webSocket.TlsProtocol, 'object');
   });
 

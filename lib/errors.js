@@ -11,6 +11,10 @@ const ERRORS = Object.freeze({
   CERT_FILE: [2302002, 'Websocket certificate file does not exist'],
   ALREADY_EXIST: [2302003, 'Websocket connection already exist'],
   UNKNOWN: [2302999, 'Websocket Unknown Other Error'],
+  NIC: [2302004, "Can't listen to the given NIC"],
+  PORT: [2302005, "Can't listen to the given Port"],
+  NO_CONNECTION: [2302006, 'websocket connection does not exist'],
+  PORT_OCCUPIED: [2302007, 'Websocket port already occupied'],
 });
 
 /**
@@ -36,4 +40,13 @@ function businessError([code, message], data) {
   return new BusinessError(code, message, data);
 }
 
-module.exports = { ERRORS, BusinessError, businessError };
+/**
+ * Attaches `detail` (why, in words) as a non-enumerable property, so the error still
+ * prints and serialises exactly as OpenHarmony's does.
+ */
+function withDetail(err, detail) {
+  if (detail) Object.defineProperty(err, 'detail', { value: detail, writable: true, configurable: true });
+  return err;
+}
+
+module.exports = { ERRORS, BusinessError, businessError, withDetail };

@@ -2,7 +2,7 @@
 // Listener slots (R4, R52–R55) and the decoding of native event batches (see
 // src/runtime/events.rs for the producer side). Hand-written.
 
-const { ERRORS, businessError } = require('./errors');
+const { ERRORS, businessError, withDetail } = require('./errors');
 
 /** Event kinds of a batch; must match `kind` in src/runtime/events.rs. */
 const KIND = Object.freeze({
@@ -15,6 +15,10 @@ const KIND = Object.freeze({
   FAILED: 7,
   CLOSE: 8,
   ACK_REQUEST: 9,
+  CONN: 10,
+  CONNECTED: 11,
+  REFUSED: 12,
+  STOPPED: 13,
 });
 
 /** R53: the event types a client listens to. */
@@ -70,14 +74,19 @@ function decodeHeaders(text) {
   return headers;
 }
 
-/**
- * The `error` event value (R64). `detail` (why, in words) is non-enumerable so the
- * value still prints exactly as OpenHarmony's does.
- */
+/** The `error` event value (R64, S20), with its `detail` (see withDetail). */
 function eventError(status, detail) {
-  const err = businessError(ERRORS.EVENT, String(status));
-  if (detail) Object.defineProperty(err, 'detail', { value: detail, writable: true, configurable: true });
-  return err;
+  return withDetail(businessError(ERRORS.EVENT, String(status)), detail);
+}
+
+/**
+ * A fresh ArrayBuffer holding bytes [start, end) of `bytes` (a plain Uint8Array view
+ * of a batch): R59 wants one per binary message. A plain view's slice() is the
+ * cheapest way here: ~370 ns per 64-byte message against ~1.2 µs for
+ * ArrayBuffer#slice and ~500 ns for slicing the Buffer itself (its species).
+ */
+function arrayBufferAt(bytes, start, end) {
+  return bytes.slice(start, end).buffer;
 }
 
 // Buffer#utf8Slice skips toString's argument normalisation; per small message it is
@@ -86,4 +95,4 @@ const utf8 = typeof Buffer.prototype.utf8Slice === 'function'
   ? (buf, start, end) => buf.utf8Slice(start, end)
   : (buf, start, end) => buf.toString('utf8', start, end);
 
-module.exports = { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8 };
+module.exports = { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, arrayBufferAt };

@@ -3,11 +3,12 @@
 // Usage: require('ohos-net-websocket/lib/testing.js').setHandshakeTimeoutMs(300).
 
 const native = require('../binding.js');
-const { setSendMaxBytesForTests } = require('./websocket');
+const { setSendMaxBytesForTests } = require('./payload');
 
 /**
- * Shortens the 20 s bound on a whole connection attempt (R22) for attempts started
- * afterwards, in this process; 0 restores the spec's value.
+ * Shortens the 20 s bound on a whole connection attempt (R22), and on a server's
+ * handshake with each client, for handshakes started afterwards, in this process;
+ * 0 restores the spec's value.
  */
 function setHandshakeTimeoutMs(ms) {
   native.setHandshakeTimeoutForTests(ms >>> 0);

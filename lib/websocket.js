@@ -3,16 +3,12 @@
 // machine mirror of spec A.6 that answers calls synchronously, settlement of
 // callbacks and promises, and dispatch of native event batches. Hand-written.
 
-const { isArrayBuffer } = require('node:util').types;
 const native = require('../binding.js');
 const { ERRORS, BusinessError, businessError } = require('./errors');
 const { isObject, readOptions, OptionError } = require('./options');
-const { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8 } = require('./events');
-
-/** R42: largest payload `send` accepts, in bytes (5 MiB − 16). */
-const SEND_MAX_BYTES = 5 * 1024 * 1024 - 16;
-/** The limit in force; only lib/testing.js changes it. */
-let sendMaxBytes = SEND_MAX_BYTES;
+const { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, arrayBufferAt } = require('./events');
+const { isSendable } = require('./payload');
+const { SendTick } = require('./tick');
 
 const IDLE = 0;
 const CONNECTING = 1;
@@ -34,29 +30,16 @@ function settle(cb, err) {
   return err ? Promise.reject(err) : Promise.resolve(true);
 }
 
-function byteLengthOver(data, limit) {
-  if (typeof data !== 'string') return data.byteLength > limit;
-  // A UTF-16 code unit is at most 3 UTF-8 bytes: most strings need no counting.
-  if (data.length * 3 <= limit) return false;
-  return Buffer.byteLength(data, 'utf8') > limit;
-}
-
 class WebSocket {
   #state = IDLE;
   /** @type {import('../binding.js').NativeConnection | null} */
   #conn = null;
   #openSuppressed = false;
-  #flushScheduled = false;
-  #directThisTick = false;
-  #endTick = () => {
-    this.#directThisTick = false;
-  };
   #listeners = new Listeners(CLIENT_EVENTS);
-  /** Wakes the native task once per tick for all sends queued in it (see src/runtime/outbox.rs). */
-  #flush = () => {
-    this.#flushScheduled = false;
+  /** Wakes the native task once per tick for all sends queued in it (see src/runtime/core/outbox.rs). */
+  #tick = new SendTick(() => {
     if (this.#conn !== null) this.#conn.flush();
-  };
+  });
 
   connect(...args) {
     const n = args.length;
@@ -120,24 +103,14 @@ class WebSocket {
     else if (n === 1 && typeof args[0] === 'function') return settle(args[0], businessError(ERRORS.PARAMETER));
     else if (n !== 1) return settle(null, businessError(ERRORS.PARAMETER));
     const data = args[0];
-    const isText = typeof data === 'string';
-    if (!isText && !isArrayBuffer(data)) return settle(cb, businessError(ERRORS.PARAMETER));
-    if (byteLengthOver(data, sendMaxBytes)) return settle(cb, businessError(ERRORS.PARAMETER));
+    if (!isSendable(data)) return settle(cb, businessError(ERRORS.PARAMETER));
     if (this.#state !== OPEN && this.#state !== CONNECTING) {
       return settle(cb, businessError(ERRORS.SEND_NOT_OPEN));
     }
-    // The first send of a tick may be written straight to an idle socket (no thread
-    // hand-off, see src/runtime/direct.rs); the rest of a burst is queued and flushed
-    // with one wake-up, which is cheaper than a syscall per frame.
-    const tryDirect = !this.#flushScheduled && !this.#directThisTick;
-    const direct = isText ? this.#conn.sendText(data, tryDirect) : this.#conn.sendBinary(data, tryDirect);
-    if (direct) {
-      this.#directThisTick = true;
-      queueMicrotask(this.#endTick);
-    } else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      queueMicrotask(this.#flush);
-    }
+    const tryDirect = this.#tick.mayWriteDirect();
+    const direct =
+      typeof data === 'string' ? this.#conn.sendText(data, tryDirect) : this.#conn.sendBinary(data, tryDirect);
+    this.#tick.sent(direct);
     return settle(cb, undefined);
   }
 
@@ -212,11 +185,8 @@ class WebSocket {
             if (kind === KIND.TEXT) {
               data = utf8(buf, offset, end);
             } else {
-              // A plain Uint8Array view's slice() is the cheapest fresh, exact-size
-              // ArrayBuffer here: ~370 ns per 64-byte message against ~1.2 µs for
-              // ArrayBuffer#slice and ~500 ns for slicing the Buffer itself (its species).
               bytes ??= new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
-              data = bytes.slice(offset, end).buffer;
+              data = arrayBufferAt(bytes, offset, end);
             }
             invoke(onMessage, undefined, data, 2);
             // R60: dataEnd follows every delivered message.
@@ -270,9 +240,4 @@ function createWebSocket() {
   return new WebSocket();
 }
 
-/** Test hook behind lib/testing.js; `undefined` restores R42's limit. */
-function setSendMaxBytesForTests(bytes) {
-  sendMaxBytes = bytes === undefined ? SEND_MAX_BYTES : bytes;
-}
-
-module.exports = { createWebSocket, TlsProtocol, setSendMaxBytesForTests };
+module.exports = { createWebSocket, TlsProtocol };

@@ -52,3 +52,39 @@ pub const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 /// Pending outgoing bytes after which tungstenite writes to the socket (same reasoning).
 pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+
+// ---- server (spec section (e)) ----
+
+/// Largest handshake request head a server reads; past it the client gets 431
+/// (issue #8: bounded against hostile clients).
+pub const REQUEST_HEAD_MAX_BYTES: usize = 16 * 1024;
+
+/// Most request headers a server parses; more is a 431 too.
+pub const REQUEST_HEADERS_MAX: usize = 128;
+
+/// Largest `maxConcurrentClientsNumber` / `maxConnectionsForOneClient`; above → 2302999 (S4.3).
+pub const SERVER_CLIENT_LIMIT_MAX: u32 = 10;
+
+/// Value of either limit when it is absent, not a number, or ≤ 0 (S4.3 [NODE]).
+pub const SERVER_CLIENT_LIMIT_DEFAULT: u32 = 10;
+
+/// Handshakes (TCP accepted, 101 not yet sent) one server runs at once; further TCP
+/// connections are closed at once until one finishes. Bounds what a flood of idle
+/// sockets can hold (20 s each, HANDSHAKE_TIMEOUT_MS) beyond the S9 limits.
+pub const SERVER_PENDING_HANDSHAKES_MAX: usize = 128;
+
+/// Listen backlog of a server socket (Node's default too).
+pub const SERVER_LISTEN_BACKLOG: u32 = 511;
+
+/// Close code `stop()` sends to every connection (S6).
+pub const CLOSE_CODE_GOING_AWAY: u16 = 1001;
+
+/// Close reason `stop()` sends to every connection (S6).
+pub const CLOSE_REASON_SERVER_STOP: &str = "server is going away";
+
+/// I/O worker threads of the shared runtime (measured: see `runtime::runtime`).
+pub const IO_THREADS_DEFAULT: usize = 1;
+
+/// Environment variable that sets the number of I/O worker threads (a tuning knob for
+/// benchmarks; see `runtime::runtime`).
+pub const IO_THREADS_ENV: &str = "OHOS_WS_IO_THREADS";

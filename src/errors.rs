@@ -1,4 +1,5 @@
-//! The error enum of the engine and runtime layers, and its single mapping to the
+//! The error enums of the engine and runtime layers — [`ClientError`] for connecting,
+//! [`ServerError`] for starting a server — and their single mapping to the
 //! `{code, message}` pairs of spec table (d). Nothing else in the crate picks codes.
 
 use std::fmt;
@@ -68,3 +69,63 @@ impl fmt::Display for ClientError {
 }
 
 impl std::error::Error for ClientError {}
+
+/// Why `start()` of a server failed (S4, S7). The binding layer turns these into
+/// BusinessError data with [`ServerError::code`] and [`ServerError::message`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerError {
+    /// `serverIP` is not an IP literal, or not an address of this host (S4.1, S7) → 2302004.
+    InvalidAddress(String),
+    /// `serverPort` above 65535, or the port may not be bound (S4.2, S7) → 2302005.
+    InvalidPort(String),
+    /// `serverCert.certPath` or `keyPath` does not exist (S4.4) → 2302002.
+    CertificateFileMissing(String),
+    /// The address is already in use (S7) → 2302007.
+    AddressInUse(String),
+    /// A client limit above 10 (S4.3), unusable certificate material, or any other
+    /// internal failure (S17) → 2302999.
+    Internal(String),
+}
+
+impl ServerError {
+    /// Business error code of spec table (d).
+    pub fn code(&self) -> i32 {
+        match self {
+            ServerError::InvalidAddress(_) => 2_302_004,
+            ServerError::InvalidPort(_) => 2_302_005,
+            ServerError::CertificateFileMissing(_) => 2_302_002,
+            ServerError::AddressInUse(_) => 2_302_007,
+            ServerError::Internal(_) => 2_302_999,
+        }
+    }
+
+    /// Exact runtime message string of spec table (d) (R3).
+    pub fn message(&self) -> &'static str {
+        match self {
+            ServerError::InvalidAddress(_) => "Can't listen to the given NIC",
+            ServerError::InvalidPort(_) => "Can't listen to the given Port",
+            ServerError::CertificateFileMissing(_) => "Websocket certificate file does not exist",
+            ServerError::AddressInUse(_) => "Websocket port already occupied",
+            ServerError::Internal(_) => "Websocket Unknown Other Error",
+        }
+    }
+
+    /// What went wrong, in words.
+    pub fn detail(&self) -> &str {
+        match self {
+            ServerError::InvalidAddress(d)
+            | ServerError::InvalidPort(d)
+            | ServerError::CertificateFileMissing(d)
+            | ServerError::AddressInUse(d)
+            | ServerError::Internal(d) => d,
+        }
+    }
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.message(), self.detail())
+    }
+}
+
+impl std::error::Error for ServerError {}

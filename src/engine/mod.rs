@@ -1,10 +1,13 @@
 //! The engine: pure protocol logic with no I/O and no napi types, unit-tested with
-//! `cargo test`. URL rules, the upgrade handshake, close codes, the connection state
-//! machine and heartbeat settings.
+//! `cargo test`. URL rules, the upgrade handshake of both roles, close codes, the
+//! connection state machine, heartbeat settings, and the server's config and
+//! admission rules.
 
 pub mod close;
 pub mod handshake;
 pub mod heartbeat;
+pub mod limits;
 pub mod proxy;
+pub mod server_config;
 pub mod session;
 pub mod url;

@@ -1,20 +1,47 @@
 //! Runtime glue: the process-wide tokio runtime, connection tasks, TCP/TLS streams and
 //! the event hand-over to JS. No napi types here either; the binding layer supplies a
-//! [`events::Notifier`].
+//! [`core::events::Notifier`].
+//!
+//! [`core`] is the open phase both roles share; [`client`] and [`server`] hold only
+//! what differs: how a connection is established, and (server) the listener.
 
-pub mod connection;
-pub mod direct;
-pub mod driver;
-pub mod events;
-pub mod heartbeat;
+pub mod certs;
+pub mod client;
+pub mod core;
 pub mod keys;
-pub mod outbox;
-pub mod stream;
-pub mod tls;
-pub mod tunnel;
-pub mod verify;
+pub mod server;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::constants::{HANDSHAKE_TIMEOUT_MS, IO_THREADS_DEFAULT, IO_THREADS_ENV};
+
+/// Test hook (see `lib/testing.js`): a shorter R22 bound, so a test of the timeout
+/// does not wait 20 s. Zero means "use the spec's value".
+static HANDSHAKE_TIMEOUT_OVERRIDE_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Overrides the handshake bound for connections started afterwards (tests only).
+pub fn set_handshake_timeout_for_tests(ms: u64) {
+    HANDSHAKE_TIMEOUT_OVERRIDE_MS.store(ms, Ordering::Relaxed);
+}
+
+/// The bound on a whole handshake, client attempt (R22) or server accept (issue #8).
+pub fn handshake_timeout() -> Duration {
+    match HANDSHAKE_TIMEOUT_OVERRIDE_MS.load(Ordering::Relaxed) {
+        0 => Duration::from_millis(HANDSHAKE_TIMEOUT_MS),
+        ms => Duration::from_millis(ms),
+    }
+}
+
+/// I/O worker threads: [`IO_THREADS_DEFAULT`], or `OHOS_WS_IO_THREADS` (1–64) when set.
+fn io_threads() -> usize {
+    std::env::var(IO_THREADS_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| (1..=64).contains(n))
+        .unwrap_or(IO_THREADS_DEFAULT)
+}
 
 /// The shared runtime, created on first use: multi-thread scheduler with one worker, so
 /// the JS thread and one I/O thread fill the two cores this project is measured on.
@@ -29,7 +56,7 @@ pub fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
     RUNTIME
         .get_or_init(|| {
             tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
+                .worker_threads(io_threads())
                 .thread_name("ohos-websocket")
                 .enable_all()
                 .build()

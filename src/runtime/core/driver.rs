@@ -1,5 +1,5 @@
-//! The open phase of a connection: one poll loop that takes commands from JS, writes,
-//! reads and runs the timers in the same wake-up.
+//! The open phase of a connection of either role: one poll loop that takes commands
+//! from JS, writes, reads and runs the timers in the same wake-up.
 //!
 //! Reads and writes share one task without a lock: splitting the stream would put a
 //! `BiLock` on every frame, and a `select!` over a write future would stop reading
@@ -25,12 +25,12 @@ use tokio_tungstenite::WebSocketStream;
 use crate::constants::{CLOSE_TIMEOUT_MS, VIOLATION_GRACE_MS};
 use crate::engine::close::Violation;
 use crate::engine::session::{CloseAction, Phase, Session};
-use crate::runtime::connection::{to_message, Command};
-use crate::runtime::direct::DirectWriter;
-use crate::runtime::events::{Batch, EventQueue};
-use crate::runtime::heartbeat::{Beat, HeartbeatTimer};
-use crate::runtime::outbox::Outbox;
-use crate::runtime::stream::MaybeTls;
+use crate::runtime::core::command::Command;
+use crate::runtime::core::direct::DirectWriter;
+use crate::runtime::core::events::{Batch, EventQueue};
+use crate::runtime::core::heartbeat::{Beat, HeartbeatTimer};
+use crate::runtime::core::outbox::Outbox;
+use crate::runtime::core::transport::MaybeTls;
 
 /// Messages handled per wake-up before yielding, so one busy connection cannot starve
 /// the others sharing the runtime thread.
@@ -92,19 +92,42 @@ enum Failing {
     Sending,
 }
 
+/// What the open phase starts from, whatever the role.
+pub struct Start {
+    /// Commands from JS.
+    pub outbox: Arc<Outbox>,
+    /// The write-through gate JS writes through.
+    pub direct: Arc<DirectWriter>,
+    /// Where events go (the client's own queue, or the server's shared one).
+    pub queue: Arc<EventQueue>,
+    /// The connection's state machine, already past the handshake.
+    pub session: Session,
+    /// The connection's event batch (marked with its id for a server connection).
+    pub local: Batch,
+    /// Frames queued before the open phase (R44) and a deferred close frame (R50).
+    pub outgoing: VecDeque<Message>,
+    /// Running close timer when the connection starts out closing (R50).
+    pub close_timer: Option<Pin<Box<Sleep>>>,
+    /// Ping/pong timer; `None` when disabled (R68) or for a server (S16).
+    pub heartbeat: Option<HeartbeatTimer>,
+}
+
 /// The open connection.
 pub struct Driver {
-    pub ws: WebSocketStream<MaybeTls>,
-    pub outbox: Arc<Outbox>,
+    ws: WebSocketStream<MaybeTls>,
+    outbox: Arc<Outbox>,
     /// Reused buffer for commands taken from the outbox.
-    pub commands: Vec<Command>,
+    commands: Vec<Command>,
+    /// Where events go.
     pub queue: Arc<EventQueue>,
+    /// The state machine; its ending decides the terminal events.
     pub session: Session,
+    /// Events not yet handed to the queue.
     pub local: Batch,
-    pub outgoing: VecDeque<Message>,
-    pub needs_flush: bool,
-    pub close_timer: Option<Pin<Box<Sleep>>>,
-    pub heartbeat: Option<HeartbeatTimer>,
+    outgoing: VecDeque<Message>,
+    needs_flush: bool,
+    close_timer: Option<Pin<Box<Sleep>>>,
+    heartbeat: Option<HeartbeatTimer>,
     /// Why the connection ended, when it ended abnormally.
     pub failure: Option<String>,
     failing: Failing,
@@ -124,13 +147,6 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    /// Turns write-through on for a plain-TCP socket (`fd`); `None` for TLS.
-    pub fn enable_direct(&mut self, direct: Arc<DirectWriter>, fd: Option<RawFd>) {
-        if let Some(fd) = fd {
-            self.direct = Some((direct, fd));
-        }
-    }
-
     /// Writes what JS could not, before tungstenite writes anything.
     fn poll_raw(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         while !self.raw_out.is_empty() {
@@ -165,30 +181,24 @@ impl Driver {
             direct.release(*fd);
         }
     }
-    /// A driver for a connection whose handshake just completed.
-    pub fn new(
-        ws: WebSocketStream<MaybeTls>,
-        outbox: Arc<Outbox>,
-        queue: Arc<EventQueue>,
-        session: Session,
-        outgoing: VecDeque<Message>,
-        close_timer: Option<Pin<Box<Sleep>>>,
-        heartbeat: Option<HeartbeatTimer>,
-    ) -> Self {
+    /// A driver for a connection whose handshake just completed. Write-through is on
+    /// for plain TCP only (see `direct`).
+    pub fn new(ws: WebSocketStream<MaybeTls>, start: Start) -> Self {
+        let direct = ws.get_ref().plain_fd().map(|fd| (start.direct, fd));
         Driver {
             ws,
-            outbox,
+            outbox: start.outbox,
             commands: Vec::new(),
-            queue,
-            session,
-            local: Batch::default(),
-            outgoing,
+            queue: start.queue,
+            session: start.session,
+            local: start.local,
+            outgoing: start.outgoing,
             needs_flush: false,
-            close_timer,
-            heartbeat,
+            close_timer: start.close_timer,
+            heartbeat: start.heartbeat,
             failure: None,
             failing: Failing::No,
-            direct: None,
+            direct,
             raw_out: Vec::new(),
         }
     }
@@ -212,7 +222,7 @@ impl Driver {
                 }
             }
             data => {
-                if let Some(m) = to_message(data) {
+                if let Some(m) = data.into_message() {
                     self.queue_data(m);
                 }
             }

@@ -6,6 +6,10 @@
 //! it. A threadsafe-function call per message costs 2.5–3 µs on this machine against
 //! ~0.2 µs per message batched (issue #2), so the call is made only when a batch goes
 //! from empty to non-empty; while JS is busy, later events join the waiting batch.
+//!
+//! A server has one queue for all its connections, so one call carries what is ready
+//! across them: each connection's run of events starts with a [`kind::CONN`] marker
+//! naming the connection the following events belong to.
 
 use std::sync::Mutex;
 
@@ -30,6 +34,16 @@ pub mod kind {
     pub const CLOSE: u32 = 8;
     /// The task waits for JS to finish this batch: JS answers with `ack()`.
     pub const ACK_REQUEST: u32 = 9;
+    /// Server: the events up to the next marker belong to connection `extra`.
+    pub const CONN: u32 = 10;
+    /// Server: the marked connection completed its handshake (S11); extra = client
+    /// port, payload = client IP.
+    pub const CONNECTED: u32 = 11;
+    /// Server: a connection was refused or failed before opening (S9, S20); payload =
+    /// detail.
+    pub const REFUSED: u32 = 12;
+    /// Server: listening has stopped and every connection has ended; terminal (S6).
+    pub const STOPPED: u32 = 13;
 }
 
 /// A run of events for one connection.
@@ -39,15 +53,29 @@ pub struct Batch {
     pub payload: Vec<u8>,
     /// `(kind, payload length, extra)` per event.
     pub meta: Vec<u32>,
+    /// Server connection id these events belong to; 0 = a client (no markers).
+    conn: u32,
 }
 
 impl Batch {
+    /// An empty batch for server connection `conn` (non-zero): every run of its events
+    /// starts with a [`kind::CONN`] marker.
+    pub fn for_conn(conn: u32) -> Self {
+        Batch {
+            conn,
+            ..Batch::default()
+        }
+    }
+
     /// No events.
     pub fn is_empty(&self) -> bool {
         self.meta.is_empty()
     }
 
     fn push(&mut self, kind: u32, bytes: &[u8], extra: u32) {
+        if self.conn != 0 && self.meta.is_empty() {
+            self.meta.extend_from_slice(&[kind::CONN, 0, self.conn]);
+        }
         self.payload.extend_from_slice(bytes);
         self.meta
             .extend_from_slice(&[kind, bytes.len() as u32, extra]);
@@ -107,6 +135,21 @@ impl Batch {
     pub fn close(&mut self, code: u16, reason: &str) {
         self.push(kind::CLOSE, reason.as_bytes(), u32::from(code));
     }
+
+    /// Server: the handshake with `ip`:`port` completed (S11).
+    pub fn connected(&mut self, ip: &str, port: u16) {
+        self.push(kind::CONNECTED, ip.as_bytes(), u32::from(port));
+    }
+
+    /// Server: a client was refused or failed during its handshake (S9, S20).
+    pub fn refused(&mut self, detail: &str) {
+        self.push(kind::REFUSED, detail.as_bytes(), 0);
+    }
+
+    /// Server: stopped (S6), terminal.
+    pub fn stopped(&mut self) {
+        self.push(kind::STOPPED, &[], 0);
+    }
 }
 
 /// Asks the JS thread to drain the queue. Implemented by the binding layer.
@@ -151,7 +194,9 @@ impl EventQueue {
         }
         let mut pending = self.lock();
         if pending.batch.is_empty() {
-            std::mem::swap(&mut pending.batch, local);
+            // Only the buffers: `local` keeps its connection id.
+            std::mem::swap(&mut pending.batch.payload, &mut local.payload);
+            std::mem::swap(&mut pending.batch.meta, &mut local.meta);
         } else {
             pending.batch.payload.extend_from_slice(&local.payload);
             pending.batch.meta.extend_from_slice(&local.meta);
@@ -223,5 +268,49 @@ mod tests {
         q.take();
         local.text(b"late");
         assert!(!q.submit(&mut local));
+    }
+
+    #[test]
+    fn server_runs_are_marked_per_connection() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let q = EventQueue::new(Box::new(Count(calls.clone())));
+        let mut a = Batch::for_conn(7);
+        let mut b = Batch::for_conn(9);
+        a.text(b"x");
+        b.binary(b"yz");
+        assert!(q.submit(&mut a));
+        assert!(q.submit(&mut b));
+        a.close(1000, "");
+        assert!(q.submit(&mut a));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "one call across connections"
+        );
+        let got = q.take();
+        assert_eq!(got.payload, b"xyz");
+        assert_eq!(
+            got.meta,
+            vec![
+                kind::CONN,
+                0,
+                7,
+                kind::TEXT,
+                1,
+                0,
+                kind::CONN,
+                0,
+                9,
+                kind::BINARY,
+                2,
+                0,
+                kind::CONN,
+                0,
+                7,
+                kind::CLOSE,
+                0,
+                1000,
+            ]
+        );
     }
 }

@@ -10,7 +10,8 @@
 //! and gives it back only when everything it buffered is flushed and the connection is
 //! open. JS writes only under the gate, so frames never interleave. A partial write
 //! leaves the rest in `raw_pending`, which the I/O thread writes before anything else.
-//! Plain TCP only: TLS state lives in the I/O thread.
+//! Plain TCP only: TLS state lives in the I/O thread. Both roles: the client masks
+//! its frames, the server does not.
 
 use std::io::Write;
 use std::mem::ManuallyDrop;
@@ -19,8 +20,9 @@ use std::sync::Mutex;
 
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+use tokio_tungstenite::tungstenite::protocol::Role;
 
-use crate::runtime::outbox::Outbox;
+use crate::runtime::core::outbox::Outbox;
 
 /// Largest payload written through; larger ones go to the I/O thread, where masking and
 /// writing in bulk are cheaper than a blocking-free partial write dance here.
@@ -38,35 +40,43 @@ struct Gate {
 /// The write-through gate of one connection.
 pub struct DirectWriter {
     gate: Mutex<Gate>,
+    /// Client role: frames carry a fresh mask (RFC 6455 §5.3); server frames do not.
+    masked: bool,
 }
 
-impl Default for DirectWriter {
-    fn default() -> Self {
+impl DirectWriter {
+    /// A closed gate for a connection of `role`.
+    pub fn new(role: Role) -> Self {
         DirectWriter {
             gate: Mutex::new(Gate {
                 fd: -1,
                 idle: false,
                 raw_pending: Vec::new(),
             }),
+            masked: role == Role::Client,
         }
     }
 }
 
-/// A masked client frame (RFC 6455 §5.2) carrying `payload`.
-pub fn encode_frame(text: bool, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
+/// One final data frame (RFC 6455 §5.2) carrying `payload`, masked with `mask` if given
+/// (client role) or not (server role).
+pub fn encode_frame(text: bool, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
     let header = FrameHeader {
         is_final: true,
         rsv1: false,
         rsv2: false,
         rsv3: false,
         opcode: OpCode::Data(if text { Data::Text } else { Data::Binary }),
-        mask: Some(mask),
+        mask,
     };
     let len = payload.len() as u64;
     let mut out = Vec::with_capacity(header.len(len) + payload.len());
     // Writing into a Vec cannot fail.
     let _ = header.format(len, &mut out);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i & 3]));
+    match mask {
+        Some(mask) => out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i & 3])),
+        None => out.extend_from_slice(payload),
+    }
     out
 }
 
@@ -86,7 +96,8 @@ impl DirectWriter {
         if gate.fd < 0 || !gate.idle || !outbox.is_empty() {
             return false;
         }
-        let frame = encode_frame(text, payload, rand::random());
+        let mask = self.masked.then(rand::random::<[u8; 4]>);
+        let frame = encode_frame(text, payload, mask);
         // SAFETY: `fd` is the connection's open socket: the I/O thread sets it to -1
         // under this lock before the socket is closed. ManuallyDrop keeps it open.
         let mut file = ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(gate.fd) });
@@ -140,17 +151,20 @@ mod tests {
 
     #[test]
     fn frames_are_masked_rfc6455() {
-        let f = encode_frame(true, b"Hi", [1, 2, 3, 4]);
+        let f = encode_frame(true, b"Hi", Some([1, 2, 3, 4]));
         assert_eq!(f, vec![0x81, 0x82, 1, 2, 3, 4, b'H' ^ 1, b'i' ^ 2]);
         let big = vec![0u8; 300];
-        let f = encode_frame(false, &big, [0, 0, 0, 0]);
+        let f = encode_frame(false, &big, Some([0, 0, 0, 0]));
         assert_eq!(&f[..4], &[0x82, 0x80 | 126, 0x01, 0x2c]);
         assert_eq!(f.len(), 4 + 4 + 300);
+        // Server role: no mask bit, no key.
+        let f = encode_frame(true, b"Hi", None);
+        assert_eq!(f, vec![0x81, 0x02, b'H', b'i']);
     }
 
     #[test]
     fn gate_rules() {
-        let d = DirectWriter::default();
+        let d = DirectWriter::new(Role::Client);
         let outbox = Outbox::default();
         // Disabled by default: nothing written.
         assert!(!d.try_send(true, b"x", &outbox));

@@ -5,14 +5,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, RootCertStore};
 
 use crate::errors::ClientError;
+use crate::runtime::certs::{load_certs, provider};
+use crate::runtime::client::verify::{AcceptAnyServerCert, PinnedOrWebPki};
 use crate::runtime::keys;
-use crate::runtime::verify::{AcceptAnyServerCert, PinnedOrWebPki};
 
 /// TLS settings taken from `WebSocketRequestOptions`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,23 +42,6 @@ fn tls_failure(detail: String) -> ClientError {
         status: None,
         detail,
     }
-}
-
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-/// Certificates of a PEM file.
-fn load_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, ClientError> {
-    let iter = CertificateDer::pem_file_iter(path)
-        .map_err(|e| tls_failure(format!("cannot read {}: {e}", path.display())))?;
-    let certs: Vec<_> = iter
-        .collect::<Result<_, _>>()
-        .map_err(|e| tls_failure(format!("bad PEM in {}: {e}", path.display())))?;
-    if certs.is_empty() {
-        return Err(tls_failure(format!("no certificate in {}", path.display())));
-    }
-    Ok(certs)
 }
 
 /// OS store plus `NODE_EXTRA_CA_CERTS` (R71), loaded once per process: reading the
@@ -105,7 +87,7 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, ClientError
     } else {
         match &opts.ca_path {
             Some(path) => {
-                let pinned = load_certs(path)?;
+                let pinned = load_certs(path).map_err(tls_failure)?;
                 let mut store = RootCertStore::empty();
                 store.add_parsable_certificates(pinned.iter().cloned());
                 let inner =
@@ -122,7 +104,7 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, ClientError
     let config = match &opts.client_cert {
         None => builder.with_no_client_auth(),
         Some(cc) => {
-            let chain = load_certs(&cc.cert_path)?;
+            let chain = load_certs(&cc.cert_path).map_err(tls_failure)?;
             let bytes = std::fs::read(&cc.key_path)
                 .map_err(|e| tls_failure(format!("cannot read {}: {e}", cc.key_path.display())))?;
             let key = keys::load_private_key(&bytes, &cc.key_password)

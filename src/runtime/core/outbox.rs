@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
 
-use crate::runtime::connection::Command;
+use crate::runtime::core::command::Command;
 
 /// The command queue of one connection.
 #[derive(Default)]
@@ -27,9 +27,14 @@ impl Outbox {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues a command without waking the task.
-    pub fn push(&self, cmd: Command) {
-        self.lock().push(cmd);
+    /// Queues a command without waking the task. Returns `true` when the queue was
+    /// empty: the caller owes this outbox one [`Outbox::wake`] (a server keeps a list of
+    /// such outboxes and wakes each once per JS tick). Race-free because the task
+    /// only takes commands after a wake-up that follows the push that made it non-empty.
+    pub fn push(&self, cmd: Command) -> bool {
+        let mut pending = self.lock();
+        pending.push(cmd);
+        pending.len() == 1
     }
 
     /// Nothing queued (write-through must not overtake queued frames).

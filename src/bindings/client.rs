@@ -1,26 +1,25 @@
-//! The thin `#[napi]` layer: converts JS values to engine types, starts connections,
-//! and turns event batches into one JS call each. Argument shapes and BusinessError
-//! objects are the hand-written JS layer's job (`lib/`); this file only maps
-//! [`ClientError`] to `{code, message}` once.
+//! Client bindings: `connect` and the `NativeConnection` JS drives with
+//! `send`/`close`. Argument shapes and BusinessError objects are the hand-written JS
+//! layer's job (`lib/websocket.js`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{ArrayBuffer, Buffer, Either, FnArgs, Function, Uint32Array};
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::Status;
+use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{ArrayBuffer, Either, FnArgs, Function, Uint32Array};
 use napi_derive::napi;
 
+use crate::bindings::{event_queue, NativeError};
 use crate::engine::handshake::RequestOptions;
 use crate::engine::heartbeat;
 use crate::engine::proxy::{HttpProxy, ProxySetting};
 use crate::engine::url::parse_target;
 use crate::errors::ClientError;
-use crate::runtime::connection::{self, Command, ConnectConfig};
-use crate::runtime::direct::DirectWriter;
-use crate::runtime::events::{EventQueue, Notifier};
-use crate::runtime::outbox::Outbox;
-use crate::runtime::tls::{ClientCertPaths, TlsOptions};
+use crate::runtime::client::connection::{self, ConnectConfig};
+use crate::runtime::client::tls::{ClientCertPaths, TlsOptions};
+use crate::runtime::core::command::Command;
+use crate::runtime::core::direct::DirectWriter;
+use crate::runtime::core::outbox::Outbox;
 
 /// Options already shape-checked by `lib/options.js` (R15, R26–R38).
 #[napi(object)]
@@ -91,36 +90,6 @@ fn proxy_from(p: NativeProxyOptions) -> ProxySetting {
             password: p.password.unwrap_or_default(),
         }),
         _ => ProxySetting::Direct,
-    }
-}
-
-/// A refused connect, as BusinessError data (spec table (d)).
-#[napi(object)]
-pub struct NativeError {
-    /// Business error code.
-    pub code: i32,
-    /// Exact message string.
-    pub message: String,
-}
-
-impl From<ClientError> for NativeError {
-    fn from(e: ClientError) -> Self {
-        NativeError {
-            code: e.code(),
-            message: e.message().to_string(),
-        }
-    }
-}
-
-type BatchFn = ThreadsafeFunction<(), (), FnArgs<(Buffer, Uint32Array)>, Status, false>;
-
-/// Wakes JS through a threadsafe function. Holding it keeps the event loop alive, which
-/// is exactly the R10 contract: it exists from `connect` until the terminal event.
-struct TsfnNotifier(BatchFn);
-
-impl Notifier for TsfnNotifier {
-    fn notify(&self) -> bool {
-        self.0.call((), ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok
     }
 }
 
@@ -232,27 +201,7 @@ pub fn connect(
         Err(e) => return Ok(Either::B(e.into())),
     };
     let runtime = crate::runtime::runtime().map_err(napi::Error::from_reason)?;
-    let queue_slot: Arc<std::sync::OnceLock<Arc<EventQueue>>> =
-        Arc::new(std::sync::OnceLock::new());
-    let for_js = queue_slot.clone();
-    let tsfn: BatchFn = on_batch
-        .build_threadsafe_function::<()>()
-        .callee_handled::<false>()
-        .build_callback(move |_ctx| {
-            let batch = for_js.get().map(|q| q.take()).unwrap_or_default();
-            Ok(FnArgs::from((
-                Buffer::from(batch.payload),
-                Uint32Array::from(batch.meta),
-            )))
-        })?;
-    let queue = Arc::new(EventQueue::new(Box::new(TsfnNotifier(tsfn))));
-    let _ = queue_slot.set(queue.clone());
+    let queue = event_queue(on_batch)?;
     let (outbox, direct) = connection::spawn(runtime, config, queue);
     Ok(Either::A(NativeConnection { outbox, direct }))
-}
-
-/// Test hook behind `lib/testing.js`: shortens the R22 handshake bound (0 restores it).
-#[napi(catch_unwind)]
-pub fn set_handshake_timeout_for_tests(ms: u32) {
-    connection::set_handshake_timeout_for_tests(u64::from(ms));
 }

@@ -1,23 +1,17 @@
-//! One connection = one tokio task. This file runs the attempt (bounded by R22) and
-//! the terminal events; `driver` runs the open phase.
+//! One client connection = one tokio task. This file runs the attempt (bounded by
+//! R22) and reports its failure; the shared core (`runtime::core`) runs the open phase.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::os::fd::AsRawFd;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::FutureExt;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Bytes, Message};
-use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::Message;
 
-use crate::constants::{
-    HANDSHAKE_TIMEOUT_MS, MAX_INCOMING_MESSAGE_BYTES, READ_BUFFER_BYTES, WRITE_BUFFER_BYTES,
-};
 use crate::engine::close::Ending;
 use crate::engine::handshake::{received_headers, RequestOptions};
 use crate::engine::heartbeat::Heartbeat;
@@ -25,29 +19,15 @@ use crate::engine::proxy::ProxySetting;
 use crate::engine::session::{AfterHandshake, Outcome, Session};
 use crate::engine::url::Target;
 use crate::errors::ClientError;
-use crate::runtime::direct::DirectWriter;
-use crate::runtime::driver::{close_deadline, close_message, Driver, Exit};
-use crate::runtime::events::{Batch, EventQueue};
-use crate::runtime::heartbeat::HeartbeatTimer;
-use crate::runtime::outbox::Outbox;
-use crate::runtime::stream::{self, MaybeTls};
-use crate::runtime::tls::TlsOptions;
-
-/// Test hook (see `lib/testing.js`): a shorter R22 bound, so a test of the timeout
-/// does not wait 20 s. Zero means "use the spec's value".
-static HANDSHAKE_TIMEOUT_OVERRIDE_MS: AtomicU64 = AtomicU64::new(0);
-
-/// Overrides the handshake bound for connections started afterwards (tests only).
-pub fn set_handshake_timeout_for_tests(ms: u64) {
-    HANDSHAKE_TIMEOUT_OVERRIDE_MS.store(ms, Ordering::Relaxed);
-}
-
-fn handshake_timeout_ms() -> u64 {
-    match HANDSHAKE_TIMEOUT_OVERRIDE_MS.load(Ordering::Relaxed) {
-        0 => HANDSHAKE_TIMEOUT_MS,
-        ms => ms,
-    }
-}
+use crate::runtime::client::stream;
+use crate::runtime::client::tls::TlsOptions;
+use crate::runtime::core::command::Command;
+use crate::runtime::core::direct::DirectWriter;
+use crate::runtime::core::driver::{close_deadline, close_message, Start};
+use crate::runtime::core::events::{Batch, EventQueue};
+use crate::runtime::core::heartbeat::HeartbeatTimer;
+use crate::runtime::core::open::{self, report_closed};
+use crate::runtime::core::outbox::Outbox;
 
 /// Everything a connection attempt needs, already validated.
 #[derive(Debug, Clone)]
@@ -64,24 +44,6 @@ pub struct ConnectConfig {
     pub heartbeat: Option<Heartbeat>,
 }
 
-/// What JS asks of a connection.
-#[derive(Debug)]
-pub enum Command {
-    /// One text frame (R43).
-    Text(String),
-    /// One binary frame (R43).
-    Binary(Vec<u8>),
-    /// JS has handled the batch that asked for an acknowledgement (see `driver`).
-    Ack,
-    /// `close()` with the raw option values (R47, R48).
-    Close {
-        /// `options.code` if it was a number.
-        code: Option<f64>,
-        /// `options.reason` if it was a string.
-        reason: Option<String>,
-    },
-}
-
 /// Starts the attempt on `runtime`; events go to `queue`, commands come through the
 /// returned outbox.
 pub fn spawn(
@@ -91,7 +53,7 @@ pub fn spawn(
 ) -> (Arc<Outbox>, Arc<DirectWriter>) {
     let opened = Arc::new(AtomicBool::new(false));
     let outbox = Arc::new(Outbox::default());
-    let direct = Arc::new(DirectWriter::default());
+    let direct = Arc::new(DirectWriter::new(Role::Client));
     let task = run(
         config,
         outbox.clone(),
@@ -115,44 +77,26 @@ pub fn spawn(
     (outbox, direct)
 }
 
-fn ws_config() -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(WRITE_BUFFER_BYTES)
-        .max_message_size(Some(MAX_INCOMING_MESSAGE_BYTES))
-        .max_frame_size(Some(MAX_INCOMING_MESSAGE_BYTES))
-}
-
-/// The frame a data command becomes (`None` for control commands).
-pub fn to_message(cmd_data: Command) -> Option<Message> {
-    match cmd_data {
-        Command::Text(s) => Some(Message::Text(s.into())),
-        Command::Binary(b) => Some(Message::Binary(Bytes::from(b))),
-        Command::Close { .. } | Command::Ack => None,
-    }
-}
-
 /// Terminal events for `outcome`, then the queue is closed (R61, R62, R21).
 /// `failure` explains a failed attempt or an abnormal end.
 fn finish(outcome: Outcome, failure: Option<&ClientError>, queue: &EventQueue, local: &mut Batch) {
-    let detail = failure.map(|e| e.to_string()).unwrap_or_default();
     match outcome {
         Outcome::Failed => {
             let status = match failure {
                 Some(ClientError::ConnectFailed { status, .. }) => *status,
                 _ => None,
             };
-            local.failed(status, &detail);
+            local.failed(status, &failure.map(|e| e.to_string()).unwrap_or_default());
+            queue.submit(local);
         }
         Outcome::Closed(ending) => {
-            if ending.reports_error() {
-                local.error(&detail);
-            }
-            let result = ending.close_result();
-            local.close(result.code, &result.reason);
+            let detail = match failure {
+                Some(ClientError::LinkDown(d)) => d.clone(),
+                other => other.map(|e| e.to_string()).unwrap_or_default(),
+            };
+            report_closed(&ending, &detail, queue, local);
         }
     }
-    queue.submit(local);
     queue.close();
 }
 
@@ -167,7 +111,7 @@ async fn run(
     let mut local = Batch::default();
     let mut outgoing: VecDeque<Message> = VecDeque::new();
 
-    let deadline = Instant::now() + Duration::from_millis(handshake_timeout_ms());
+    let deadline = Instant::now() + crate::runtime::handshake_timeout();
     // Boxed and dropped once done: the attempt's state (resolver, TLS handshake, the
     // 4 KiB response buffer) would otherwise stay inside this task's future for the
     // whole connection; boxing took idle connections from 21 to 17 KiB (bench (f)).
@@ -200,7 +144,7 @@ async fn run(
                             session.on_local_close(code, reason.as_deref());
                         }
                         data => {
-                            if let Some(m) = to_message(data) {
+                            if let Some(m) = data.into_message() {
                                 outgoing.push_back(m);
                             }
                         }
@@ -236,33 +180,21 @@ async fn run(
     if !queue.submit(&mut local) {
         return;
     }
-    let fd = match &stream {
-        MaybeTls::Plain(tcp) => Some(tcp.as_raw_fd()),
-        MaybeTls::Tls(_) => None,
-    };
-    let ws = WebSocketStream::from_partially_read(
-        stream,
-        upgraded.leftover,
-        Role::Client,
-        Some(ws_config()),
-    )
-    .await;
     let heartbeat = match (config.heartbeat, close_timer.is_none()) {
         (Some(hb), true) => Some(HeartbeatTimer::new(hb)),
         _ => None,
     };
-    let mut driver = Driver::new(ws, outbox, queue, session, outgoing, close_timer, heartbeat);
-    driver.enable_direct(direct, fd);
-    let exit = poll_fn(|cx| driver.poll_drive(cx)).await;
-    if matches!(exit, Exit::JsGone) {
-        driver.queue.close();
-        return;
-    }
-    let failure = driver.failure.take().map(ClientError::LinkDown);
-    finish(
-        driver.session.finish(),
-        failure.as_ref(),
-        &driver.queue,
-        &mut driver.local,
-    );
+    let start = Start {
+        outbox,
+        direct,
+        queue: queue.clone(),
+        session,
+        local,
+        outgoing,
+        close_timer,
+        heartbeat,
+    };
+    // JS gone or not, nothing more will be delivered: release the threadsafe function.
+    open::run(stream, upgraded.leftover, Role::Client, start).await;
+    queue.close();
 }

@@ -1,4 +1,4 @@
-//! The HTTP/1.1 upgrade handshake of the client, as pure functions over bytes:
+//! The client's side of the upgrade handshake, as pure functions over bytes:
 //! the request (R23, R26, R33, R38), the response parse and its validation (R24, R34),
 //! and the header view handed to `headerReceive` (R56).
 //!
@@ -7,6 +7,7 @@
 //! offered is accepted (R34), the reason phrase is reported (R57), and the status of a
 //! refused upgrade becomes the `error` event's `data` (R64).
 
+use crate::engine::handshake::{canonical_reason, header, is_token, lists_token};
 use crate::engine::url::Target;
 use crate::errors::ClientError;
 
@@ -35,14 +36,6 @@ const RESERVED_HEADERS: [&str; 5] = [
 
 /// Headers whose generated value a user value replaces (R26 [NODE]).
 const REPLACEABLE_HEADERS: [&str; 3] = ["host", "origin", "sec-websocket-protocol"];
-
-/// RFC 9110 `token` characters.
-fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
 
 /// R26: lower-cased names, empty values dropped, later duplicates win, no header
 /// injection (names must be tokens, values free of CR, LF and NUL).
@@ -131,10 +124,7 @@ pub struct ResponseHead {
 
 impl ResponseHead {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        header(&self.headers, name)
     }
 }
 
@@ -181,22 +171,6 @@ pub fn parse_response(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>, Clien
     )))
 }
 
-fn canonical_reason(status: u16) -> &'static str {
-    match status {
-        101 => "Switching Protocols",
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        426 => "Upgrade Required",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "",
-    }
-}
-
 /// What a successful handshake established.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
@@ -224,10 +198,9 @@ pub fn validate_response(
     if !upgrade_ok {
         return Err(fail("missing Upgrade: websocket"));
     }
-    let connection_ok = head.header("connection").is_some_and(|v| {
-        v.split(',')
-            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-    });
+    let connection_ok = head
+        .header("connection")
+        .is_some_and(|v| lists_token(v, "upgrade"));
     if !connection_ok {
         return Err(fail("missing Connection: Upgrade"));
     }

@@ -1,0 +1,19 @@
+//! The open-phase core shared by both roles: once a handshake is done, a client
+//! connection and a server connection run the same code. Commands from JS
+//! ([`command`], [`outbox`]), write-through ([`direct`]), the poll loop ([`driver`]),
+//! heartbeat timers ([`heartbeat`]), event batches to JS ([`events`]), the byte stream
+//! ([`transport`]) and the start and end of the open phase ([`open`]).
+//!
+//! The role decides only what truly differs, through tungstenite's [`Role`]: the
+//! client masks its frames, the server requires masked ones.
+//!
+//! [`Role`]: tokio_tungstenite::tungstenite::protocol::Role
+
+pub mod command;
+pub mod direct;
+pub mod driver;
+pub mod events;
+pub mod heartbeat;
+pub mod open;
+pub mod outbox;
+pub mod transport;

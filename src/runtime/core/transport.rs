@@ -1,0 +1,95 @@
+//! The byte stream under a WebSocket connection of either role: plain TCP, or TLS as
+//! a client (`wss://` connect) or as a server (`serverCert` given, S4.4).
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+/// A plain or TLS TCP stream.
+pub enum MaybeTls {
+    /// `ws://` (either role).
+    Plain(TcpStream),
+    /// `wss://`, client side.
+    ClientTls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// `wss://`, server side.
+    ServerTls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+/// Runs `$body` with `$s` bound to the pinned inner stream of whichever variant this is.
+macro_rules! each_stream {
+    ($self:expr, $s:ident => $body:expr) => {
+        match $self.get_mut() {
+            MaybeTls::Plain(inner) => {
+                let $s = Pin::new(inner);
+                $body
+            }
+            MaybeTls::ClientTls(inner) => {
+                let $s = Pin::new(inner.as_mut());
+                $body
+            }
+            MaybeTls::ServerTls(inner) => {
+                let $s = Pin::new(inner.as_mut());
+                $body
+            }
+        }
+    };
+}
+
+impl MaybeTls {
+    /// The socket JS may write to directly (write-through), for plain TCP only: TLS
+    /// record state lives in the I/O thread.
+    pub fn plain_fd(&self) -> Option<RawFd> {
+        match self {
+            MaybeTls::Plain(tcp) => Some(tcp.as_raw_fd()),
+            MaybeTls::ClientTls(_) | MaybeTls::ServerTls(_) => None,
+        }
+    }
+}
+
+impl AsyncRead for MaybeTls {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        each_stream!(self, s => s.poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for MaybeTls {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        each_stream!(self, s => s.poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        each_stream!(self, s => s.poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            MaybeTls::Plain(s) => s.is_write_vectored(),
+            MaybeTls::ClientTls(s) => s.is_write_vectored(),
+            MaybeTls::ServerTls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each_stream!(self, s => s.poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each_stream!(self, s => s.poll_shutdown(cx))
+    }
+}

@@ -1,0 +1,207 @@
+//! One accepted client, from TCP to the end of its connection: TLS (for `wss`), the
+//! upgrade request read and checked within the handshake bound, the S9 admission,
+//! the `101` answer, then the shared open-phase core with the server role.
+//!
+//! Guards keep the registry right whatever happens to the task — a refusal, the
+//! handshake timer, a stop cancelling the handshake, or a panic: the handshake count
+//! and the connection entry are released on drop, and the last release of a stop
+//! reports it.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::Role;
+
+use crate::engine::close::Ending;
+use crate::engine::handshake::server::{
+    accept_response, parse_request, rejection_response, select_protocol, UpgradeRequest,
+};
+use crate::engine::session::Session;
+use crate::runtime::core::driver::Start;
+use crate::runtime::core::events::Batch;
+use crate::runtime::core::open::{self, report_closed};
+use crate::runtime::core::transport::MaybeTls;
+use crate::runtime::server::registry::ConnHandle;
+use crate::runtime::server::Shared;
+
+/// How long a refusal answer may take to write before the socket is just closed.
+const REFUSAL_WRITE_TIMEOUT_MS: u64 = 1_000;
+
+/// A handshake in flight, counted against the pending bound until dropped.
+pub struct PendingHandshake {
+    shared: Arc<Shared>,
+}
+
+impl PendingHandshake {
+    /// Counts a new handshake, or `None` when the server is stopping or at its bound
+    /// (the caller then just closes the socket).
+    pub fn begin(shared: &Arc<Shared>) -> Option<Self> {
+        shared.registry.begin_handshake().then(|| PendingHandshake {
+            shared: shared.clone(),
+        })
+    }
+}
+
+impl Drop for PendingHandshake {
+    fn drop(&mut self) {
+        if self.shared.registry.end_handshake() {
+            self.shared.report_stopped();
+        }
+    }
+}
+
+/// An admitted connection, registered until dropped.
+struct Registered {
+    shared: Arc<Shared>,
+    id: u32,
+    ip: IpAddr,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if self.shared.registry.remove(self.id, self.ip) {
+            self.shared.report_stopped();
+        }
+    }
+}
+
+/// Why a handshake did not produce a connection, in words (the socket is closed
+/// already, after an HTTP answer where there was a request to answer).
+type NotAccepted = String;
+
+/// Runs the client at `peer` to its end.
+pub async fn serve(tcp: TcpStream, peer: SocketAddr, pending: PendingHandshake) {
+    // Small frames must leave at once (same reason as the client's TCP_NODELAY).
+    let _ = tcp.set_nodelay(true);
+    let shared = pending.shared.clone();
+    let ip = peer.ip().to_canonical();
+    let deadline = Instant::now() + crate::runtime::handshake_timeout();
+    let negotiated = tokio::select! {
+        biased;
+        _ = shared.until_stopping() => None,
+        r = tokio::time::timeout_at(deadline, read_request(tcp, &shared)) => r.ok(),
+    };
+    let Some(Ok((mut stream, request, leftover))) = negotiated else {
+        return;
+    };
+    let (id, handle) = match shared.registry.admit(ip) {
+        Ok(admitted) => admitted,
+        Err(detail) => {
+            refuse(&mut stream, 403).await;
+            let mut batch = Batch::default();
+            batch.refused(&format!("connection from {peer} refused: {detail}"));
+            shared.queue.submit(&mut batch);
+            return;
+        }
+    };
+    let registered = Registered {
+        shared: shared.clone(),
+        id,
+        ip,
+    };
+    drop(pending);
+    let protocol = select_protocol(&request, shared.protocol.as_deref());
+    let answer = accept_response(&request, protocol.as_deref());
+    let written = tokio::time::timeout_at(deadline, async {
+        stream.write_all(&answer).await?;
+        stream.flush().await
+    })
+    .await;
+    if !matches!(written, Ok(Ok(()))) {
+        return;
+    }
+    run_open(stream, leftover, peer, ip, handle, &registered).await;
+}
+
+/// TLS if configured, then the request head; refusals are answered here.
+async fn read_request(
+    tcp: TcpStream,
+    shared: &Shared,
+) -> Result<(MaybeTls, UpgradeRequest, Vec<u8>), NotAccepted> {
+    let mut stream = match &shared.tls {
+        None => MaybeTls::Plain(tcp),
+        Some(acceptor) => match acceptor.accept(tcp).await {
+            Ok(tls) => MaybeTls::ServerTls(Box::new(tls)),
+            Err(e) => return Err(format!("TLS handshake failed: {e}")),
+        },
+    };
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| format!("reading the request: {e}"))?;
+        if n == 0 {
+            return Err("closed during the handshake".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        match parse_request(&buf) {
+            Ok(None) => continue,
+            Ok(Some((request, used))) => {
+                let leftover = buf.split_off(used);
+                return Ok((stream, request, leftover));
+            }
+            Err(rejection) => {
+                refuse(&mut stream, rejection.status).await;
+                return Err(format!("{}: {}", rejection.status, rejection.detail));
+            }
+        }
+    }
+}
+
+/// Writes the refusal answer (bounded), then closes.
+async fn refuse(stream: &mut MaybeTls, status: u16) {
+    let bytes = rejection_response(status);
+    let _ = tokio::time::timeout(Duration::from_millis(REFUSAL_WRITE_TIMEOUT_MS), async {
+        stream.write_all(&bytes).await?;
+        stream.flush().await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+/// The open phase with the server role: `connect` first (S11), then the shared core.
+async fn run_open(
+    stream: MaybeTls,
+    leftover: Vec<u8>,
+    peer: SocketAddr,
+    ip: IpAddr,
+    handle: ConnHandle,
+    registered: &Registered,
+) {
+    let shared = &registered.shared;
+    let mut local = Batch::for_conn(registered.id);
+    local.connected(&ip.to_string(), peer.port());
+    let mut session = Session::new();
+    session.on_handshake_done();
+    let start = Start {
+        outbox: handle.outbox,
+        direct: handle.direct,
+        queue: shared.queue.clone(),
+        session,
+        local,
+        outgoing: VecDeque::new(),
+        close_timer: None,
+        // S16: the server answers Pings and sends none.
+        heartbeat: None,
+    };
+    let task = open::run(stream, leftover, Role::Server, start);
+    if AssertUnwindSafe(task).catch_unwind().await.is_err() {
+        // A bug must not leave JS with a connection that never closes.
+        let mut batch = Batch::for_conn(registered.id);
+        report_closed(
+            &Ending::Abnormal,
+            "internal error",
+            &shared.queue,
+            &mut batch,
+        );
+    }
+}
