@@ -11,3 +11,8 @@ const webSocket = { createWebSocket, createWebSocketServer, TlsProtocol };
 module.exports = webSocket;
 module.exports.webSocket = webSocket;
 module.exports.default = webSocket;
+// Spelled out so Node's CommonJS export detection offers them as ESM named imports
+// (`import { createWebSocket } from 'ohos-net-websocket'`); they are already there.
+module.exports.createWebSocket = createWebSocket;
+module.exports.createWebSocketServer = createWebSocketServer;
+module.exports.TlsProtocol = TlsProtocol;

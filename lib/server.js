@@ -4,7 +4,7 @@
 // listAllConnections/send/close synchronously, and dispatch of the server-level event
 // batches of src/runtime/core/events.rs. Hand-written.
 
-const native = require('../binding.js');
+const native = require('./native');
 const { ERRORS, BusinessError, businessError, withDetail } = require('./errors');
 const { isObject } = require('./options');
 const { readServerConfig } = require('./server-config');

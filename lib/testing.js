@@ -2,7 +2,7 @@
 // Internal test hooks; not part of the public API and not exported from index.js.
 // Usage: require('ohos-net-websocket/lib/testing.js').setHandshakeTimeoutMs(300).
 
-const native = require('../binding.js');
+const native = require('./native');
 const { setSendMaxBytesForTests } = require('./payload');
 
 /**

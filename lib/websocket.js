@@ -3,7 +3,7 @@
 // machine mirror of spec A.6 that answers calls synchronously, settlement of
 // callbacks and promises, and dispatch of native event batches. Hand-written.
 
-const native = require('../binding.js');
+const native = require('./native');
 const { ERRORS, BusinessError, businessError } = require('./errors');
 const { isObject, readOptions, OptionError } = require('./options');
 const { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, arrayBufferAt } = require('./events');
