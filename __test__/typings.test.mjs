@@ -210,3 +210,69 @@ test('import styles type-check under module nodenext (ESM importer and CommonJS 
   const { status, output } = tsc(['-p', join(dir, 'tsconfig.json')]);
   assert.equal(status, 0, output);
 });
+
+// The WebSocketServer usage of the OpenHarmony API 19+ reference (no seed carries it),
+// written the way those docs write it, plus the Node extension address().
+const SERVER_TS = `
+import { webSocket } from 'ohos-net-websocket';
+import type { BusinessError } from 'ohos-net-websocket';
+
+let localServer: webSocket.WebSocketServer;
+let config: webSocket.WebSocketServerConfig = {
+  serverIP: '0.0.0.0',
+  serverPort: 8080,
+  maxConcurrentClientsNumber: 10,
+  maxConnectionsForOneClient: 10,
+};
+const secure: webSocket.WebSocketServerConfig = {
+  serverPort: 0,
+  serverCert: { certPath: '/tmp/cert.pem', keyPath: '/tmp/key.pem' },
+  protocol: 'chat',
+  maxConcurrentClientsNumber: 1,
+  maxConnectionsForOneClient: 1,
+};
+localServer = webSocket.createWebSocketServer();
+localServer.start(config).then((success: boolean) => {
+  console.info('start ' + success);
+}).catch((error: BusinessError) => {
+  console.error('start failed ' + JSON.stringify(error));
+});
+localServer.on('connect', async (connection: webSocket.WebSocketConnection) => {
+  console.info(connection.clientIP + ':' + connection.clientPort);
+  const all: webSocket.WebSocketConnection[] = await localServer.listAllConnections();
+  const first: webSocket.WebSocketConnection = localServer.listAllConnections()[0];
+  void all; void first;
+});
+localServer.on('messageReceive', (message: webSocket.WebSocketMessage) => {
+  const connection: webSocket.WebSocketConnection = message.clientConnection;
+  localServer.send(message.data, connection).then((ok: boolean) => void ok);
+});
+localServer.on('close', (clientConnection: webSocket.WebSocketConnection, closeReason: webSocket.CloseResult) => {
+  console.info(closeReason.code + ' ' + closeReason.reason);
+});
+localServer.on('error', (error: BusinessError) => console.error(JSON.stringify(error)));
+localServer.close({ clientIP: '127.0.0.1', clientPort: 1 }, { code: 1000, reason: 'bye' });
+localServer.off('connect');
+localServer.off('close');
+const addr = localServer.address();
+const port: number | undefined = addr?.port;
+localServer.stop().then((ok: boolean) => void ok);
+
+// @ts-expect-error serverPort is required
+const noPort: webSocket.WebSocketServerConfig = { maxConcurrentClientsNumber: 1, maxConnectionsForOneClient: 1 };
+// @ts-expect-error the server's methods are promise-only (S2)
+localServer.send('x', { clientIP: '', clientPort: 0 }, () => {});
+// @ts-expect-error unknown server event
+localServer.on('message', () => {});
+
+export { secure, port, noPort };
+`;
+
+test('the API 19+ server usage type-checks, and wrong server calls are tsc errors', () => {
+  const dir = project('server-usage', { module: 'esnext', moduleResolution: 'bundler' }, {
+    'server.ts': SERVER_TS,
+    'console.d.ts': 'declare const console: { info(...a: unknown[]): void; error(...a: unknown[]): void };\n',
+  });
+  const { status, output } = tsc(['-p', join(dir, 'tsconfig.json')]);
+  assert.equal(status, 0, output);
+});

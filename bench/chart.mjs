@@ -1,6 +1,6 @@
 // Hand-made SVG bar chart for bench/run.mjs (no charting dependency): one group of bars
-// per scenario metric, one bar per client, heights in "× plain ws" with a dashed line at
-// 1×, so the README can embed the picture of the latest run.
+// per scenario metric, one bar per client or server, heights in "× plain ws" with a
+// dashed line at 1×, so the README can embed the picture of the latest run.
 
 const COLORS = ['#d9480f', '#868e96', '#1c7ed6', '#2f9e44', '#ae3ec9', '#f59f00'];
 
@@ -42,7 +42,7 @@ export function renderChart({ title, subtitle, groups, series }) {
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="${left}" y="24" font-size="15" font-weight="bold" fill="#212529">${esc(title)}</text>`);
   out.push(`<text x="${left}" y="43" font-size="11" fill="#495057">${esc(subtitle)}</text>`);
-  out.push(`<text x="${left}" y="59" font-size="11" fill="#495057">${esc('Bars: client ÷ ws for rates; ws ÷ client for latency, open time and RSS. Dashed line: ws = 1×.')}</text>`);
+  out.push(`<text x="${left}" y="59" font-size="11" fill="#495057">${esc('Bars: subject ÷ ws for rates; ws ÷ subject for latency, open time and RSS. Dashed line: ws = 1×.')}</text>`);
 
   // Legend.
   let lx = left;

@@ -1,11 +1,19 @@
-// `npm run bench`: every scenario of issue #5 for every client, each measurement in a
-// fresh process (bench/client.mjs), clients alternating round by round so that slow
-// drifts of a shared, noisy machine hit all of them alike. Prints one table per
-// scenario (median, min–max, ratio of medians to plain `ws`, client CPU per message)
-// and writes bench/results/latest.json, latest.md and chart.svg.
+// `npm run bench`: the client scenarios of issue #5 for every client (bench/client.mjs
+// against the Rust bench server) and the server scenarios of issue #8 for every server
+// (bench/server-scenarios.mjs: a server app driven by the Rust load generator). Each
+// measurement runs in fresh processes, subjects alternating round by round so that slow
+// drifts of a shared, noisy machine hit all of them alike. Prints one table per scenario
+// (median, min–max, ratio of medians to plain `ws`, CPU per message) and writes
+// bench/results/latest.json, latest.md and chart.svg.
 //
-//   node bench/run.mjs [--quick] [--rounds N] [--clients ohos,ws,...] [--scenarios a-echo,...]
+//   node bench/run.mjs [--quick] [--rounds N] [--clients ohos,ws,...|none]
+//       [--servers ohos,ws,ws+bufferutil|none] [--scenarios a-echo,s1-echo,...]
+//       [--env KEY=VALUE]... [--out NAME]
 //
+// --env adds a variable to every client and server app process (all subjects alike); a
+// subject may carry its own (`--servers ohos@OHOS_WS_IO_THREADS=1,ohos@OHOS_WS_IO_THREADS=2,ws`,
+// see bench/subjects.mjs), so that two settings alternate in one run;
+// --out NAME writes results/NAME.{md,json,svg} instead of latest.* and chart.svg.
 // Only ratios measured in one run mean anything: never compare figures across runs.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,13 +22,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.mjs';
+import { runJsonChild } from './json-child.mjs';
+import { SERVERS, SERVER_SCENARIOS, serverPart } from './server-scenarios.mjs';
+import { childEnv, label, parseSubject } from './subjects.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
 
 // ---------- options ----------
 const argv = process.argv.slice(2);
-const opt = { quick: false, rounds: 3, clients: null, scenarios: null };
+const opt = { quick: false, rounds: 3, clients: null, servers: null, scenarios: null, env: {}, out: 'latest' };
+const list = (v) => (v === 'none' ? [] : v.split(','));
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
   const value = () => {
@@ -29,20 +41,28 @@ for (let i = 0; i < argv.length; i++) {
   };
   if (a === '--quick') opt.quick = true;
   else if (a === '--rounds') opt.rounds = Number(value());
-  else if (a === '--clients') opt.clients = value().split(',');
+  else if (a === '--clients') opt.clients = list(value());
+  else if (a === '--servers') opt.servers = list(value());
   else if (a === '--scenarios') opt.scenarios = value().split(',');
-  else usage(`unknown option ${a}`);
+  else if (a === '--env') {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(value());
+    if (!m) usage('--env needs KEY=VALUE');
+    opt.env[m[1]] = m[2];
+  } else if (a === '--out') {
+    opt.out = value();
+    if (!/^[\w.-]+$/.test(opt.out)) usage('--out needs a plain file name');
+  } else usage(`unknown option ${a}`);
 }
 if (!Number.isInteger(opt.rounds) || opt.rounds < 1) usage('--rounds must be a positive integer');
 function usage(msg) {
-  console.error(`${msg}\nusage: node bench/run.mjs [--quick] [--rounds N] [--clients a,b] [--scenarios x,y]`);
+  console.error(`${msg}\nusage: node bench/run.mjs [--quick] [--rounds N] [--clients a,b|none] [--servers a,b|none]
+       [--scenarios x,y] [--env KEY=VALUE]... [--out NAME]`);
   process.exit(2);
 }
 
 // ---------- what is measured ----------
 const CLIENTS = ['ohos', 'ws', 'ws+bufferutil', 'undici'];
 const BASELINE = 'ws';
-const LABEL = { ohos: 'ohos-net-websocket', ws: 'ws', 'ws+bufferutil': 'ws + bufferutil', undici: 'undici WebSocket' };
 
 const M = {
   rate: { key: 'rate', label: 'msgs/s', better: 'higher', fmt: (v) => int(v) },
@@ -130,9 +150,22 @@ const SCENARIOS = [
 ];
 
 const clients = opt.clients ?? CLIENTS;
-const scenarios = opt.scenarios ? SCENARIOS.filter((s) => opt.scenarios.includes(s.id)) : SCENARIOS;
-for (const c of clients) if (!CLIENTS.includes(c)) usage(`unknown client ${c}`);
-if (opt.scenarios) for (const s of opt.scenarios) if (!SCENARIOS.some((x) => x.id === s)) usage(`unknown scenario ${s}`);
+const servers = opt.servers ?? SERVERS;
+const pick = (all) => (opt.scenarios ? all.filter((s) => opt.scenarios.includes(s.id)) : all);
+const scenarios = pick(SCENARIOS);
+const serverScenarios = pick(SERVER_SCENARIOS);
+const baseOf = (name) => {
+  try {
+    return parseSubject(name).base;
+  } catch (e) {
+    return usage(e.message);
+  }
+};
+for (const c of clients) if (!CLIENTS.includes(baseOf(c))) usage(`unknown client ${c}`);
+for (const s of servers) if (!SERVERS.includes(baseOf(s))) usage(`unknown server ${s}`);
+if (opt.scenarios) {
+  for (const s of opt.scenarios) if (![...SCENARIOS, ...SERVER_SCENARIOS].some((x) => x.id === s)) usage(`unknown scenario ${s}`);
+}
 const CHILD_TIMEOUT_MS = opt.quick ? 45_000 : 120_000;
 
 // ---------- process hygiene: whatever happens, no child outlives us ----------
@@ -160,10 +193,11 @@ function sh(cmd, args, what) {
   }
 }
 sh(process.execPath, [path.join(root, 'scripts', 'ensure-built.js')], 'building the addon');
-// A no-op taking well under a second when the server is up to date.
+// One build for both binaries (bench-server, loadgen); a no-op taking well under a
+// second when they are up to date.
 const manifest = path.join(here, 'server', 'Cargo.toml');
-if (!existsSync(path.join(here, 'server', 'target', 'release', 'bench-server'))) {
-  console.log('bench: building the bench server (first time: about a minute)...');
+if (!['bench-server', 'loadgen'].every((b) => existsSync(path.join(here, 'server', 'target', 'release', b)))) {
+  console.log('bench: building the bench server and load generator (first time: about a minute)...');
 }
 sh('cargo', ['build', '--release', '--quiet', '--manifest-path', manifest], 'building bench/server');
 
@@ -196,34 +230,37 @@ async function startServer() {
 
 /** Runs one client process; resolves with its JSON line, or { error }. */
 function runClient(client, scenario, url, params) {
-  const env = { ...process.env };
-  // Plain `ws` must not pick up bufferutil; the other variant must be able to.
-  if (client === 'ws') env.WS_NO_BUFFER_UTIL = '1';
-  else delete env.WS_NO_BUFFER_UTIL;
-  const args = ['--expose-gc', path.join(here, 'client.mjs'), client, scenario, url,
+  const args = ['--expose-gc', path.join(here, 'client.mjs'), baseOf(client), scenario, url,
     JSON.stringify({ ...params, timeoutMs: CHILD_TIMEOUT_MS - 2000 })];
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      const line = out.trim().split('\n').pop();
-      try {
-        const r = JSON.parse(line);
-        if (r.error || code === 0) return resolve(r);
-      } catch {
-        // no JSON: reported below
-      }
-      const why = signal ? `killed (${signal}${signal === 'SIGKILL' ? ', timeout' : ''})` : `exit ${code}`;
-      resolve({ error: `${why}: ${(err || out).trim().split('\n').slice(-3).join(' | ')}` });
-    });
-  });
+  return runJsonChild(process.execPath, args, { cwd: root, env: childEnv(client, opt.env), timeoutMs: CHILD_TIMEOUT_MS, children });
+}
+
+/** The client half: one bench server for every client process. */
+function clientPart() {
+  let url = null;
+  return {
+    kind: 'client',
+    async setup() {
+      url = await startServer();
+      return `bench server ${url}`;
+    },
+    async probe(client) {
+      const r = await runClient(client, 'probe', url, {});
+      return r.error ? r.error.split('\n')[0] : null;
+    },
+    measure: (client, sc, params) => runClient(client, sc.id, url, params),
+    // Gone before the server scenarios start, so it takes nothing from them.
+    teardown: stopBenchServer,
+  };
+}
+
+/** Waits for the bench server to be gone (and reaped) rather than leave a zombie. */
+async function stopBenchServer() {
+  if (server && server.exitCode === null && server.signalCode === null) {
+    const gone = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 2000))]);
+  }
 }
 
 // ---------- statistics and formatting ----------
@@ -242,26 +279,33 @@ function pad(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   return rows.map((r) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  '));
 }
+// Client scenarios name a CPU unit; server scenarios list their CPU columns.
+const cpuCols = (sc) => (Array.isArray(sc.cpu) ? sc.cpu : [{ key: 'cpuUs', label: `CPU ${sc.cpu}` }]);
+const versus = (sc) => sc.versus ?? [BASELINE];
+const SHORT = { ws: 'ws', 'ws+bufferutil': 'ws+bu' };
 
-/** Table cells for one scenario: a block of columns per metric, then client CPU. */
-function tableRows(sc, summary) {
-  const head = ['client'];
-  for (const m of sc.metrics) head.push(`${m.label} median`, 'min–max', '× ws');
-  head.push(`CPU ${sc.cpu}`);
+/** Table cells for one scenario: a block of columns per metric, then the CPU columns. */
+function tableRows(part, sc, summary) {
+  const head = [part.kind];
+  for (const m of sc.metrics) head.push(`${m.label} median`, 'min–max', ...versus(sc).map((b) => `× ${SHORT[b]}`));
+  for (const col of cpuCols(sc)) head.push(col.label);
   const rows = [head];
-  for (const c of clients) {
+  for (const c of part.subjects) {
     const s = summary[c];
-    const row = [LABEL[c]];
+    const row = [label(c)];
     for (const m of sc.metrics) {
       const st = s?.metrics[m.key];
       if (!st) {
-        row.push(s?.skipped ? 'skipped' : 'failed', '', '');
+        row.push(s?.skipped ? part.skipWord : 'failed', '', ...versus(sc).map(() => ''));
         continue;
       }
-      const ratio = s.ratios[m.key];
-      row.push(m.fmt(st.median), `${m.fmt(st.min)}–${m.fmt(st.max)}`, ratio == null ? '' : `${ratio.toFixed(2)}×`);
+      row.push(m.fmt(st.median), `${m.fmt(st.min)}–${m.fmt(st.max)}`);
+      for (const b of versus(sc)) {
+        const ratio = s.ratiosVs[b]?.[m.key];
+        row.push(ratio == null ? '' : `${ratio.toFixed(2)}×`);
+      }
     }
-    row.push(s?.cpu ? s.cpu.median.toFixed(2) : '');
+    for (const col of cpuCols(sc)) row.push(s?.cpuStats?.[col.key] ? s.cpuStats[col.key].median.toFixed(2) : '');
     rows.push(row);
   }
   return rows;
@@ -269,6 +313,17 @@ function tableRows(sc, summary) {
 
 function betterNote(sc) {
   return sc.metrics.map((m) => `${m.label}: ${m.better} is better`).join('; ');
+}
+
+/** One line per target of the issue and subject of ours: our ratio against it. */
+function targetLines(part, sc, summary) {
+  const ours = part.subjects.filter((c) => baseOf(c) === 'ohos');
+  return (sc.targets ?? []).flatMap((t) => ours.map((c) => {
+    const m = sc.metrics.find((x) => x.key === t.metric);
+    const r = summary[c]?.ratiosVs[t.vs]?.[t.metric];
+    const verdict = r == null ? 'not measured' : (t.op === '>=' ? r >= t.value : r <= t.value) ? 'met' : 'MISSED';
+    return `target: ${label(c)} ${m.label} ${t.op === '>=' ? '≥' : '≤'} ${t.value}× ${label(t.vs)}: ${r == null ? '–' : `${r.toFixed(2)}×`} (${verdict})`;
+  }));
 }
 
 // ---------- main ----------
@@ -282,55 +337,71 @@ const machine = {
   loadavgStart: os.loadavg().map((x) => +x.toFixed(2)),
 };
 const started = new Date();
-const url = await startServer();
-console.log(`bench: ${opt.quick ? 'QUICK smoke run' : 'full run'}, ${opt.rounds} rounds, server ${url}`);
+const parts = [];
+if (clients.length && scenarios.length) {
+  parts.push({ ...clientPart(), subjects: clients, scenarios, skipWord: 'skipped' });
+}
+if (servers.length && serverScenarios.length) {
+  const sp = serverPart({ root, timeoutMs: CHILD_TIMEOUT_MS, env: opt.env, children });
+  parts.push({ ...sp, subjects: servers, scenarios: serverScenarios, skipWord: 'unavailable' });
+}
+if (!parts.length) usage('nothing to run: no scenario matches the selected clients or servers');
+const envNote = Object.keys(opt.env).length ? `, env ${Object.entries(opt.env).map(([k, v]) => `${k}=${v}`).join(' ')}` : '';
+console.log(`bench: ${opt.quick ? 'QUICK smoke run' : 'full run'}, ${opt.rounds} rounds${envNote}`);
 console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, ${machine.os}, Node ${machine.node}, load ${machine.loadavgStart.join(' ')}`);
 
-// A client that cannot run here (e.g. undici on a too-old Node) is skipped, not fatal.
-const skipped = {};
-const active = [];
-for (const c of clients) {
-  const r = await runClient(c, 'probe', url, {});
-  if (r.error) {
-    skipped[c] = r.error.split('\n')[0];
-    console.log(`bench: skipping ${c}: ${skipped[c]}`);
-  } else active.push(c);
-}
-if (!active.includes(BASELINE)) console.log('bench: plain ws is not running: no ratios');
-
 const maxConns = Math.max(...scenarios.filter((s) => s.id === 'f-conns').map((s) => (opt.quick ? s.quick : s.full).conns), 0);
-if (maxConns && softNoFile < maxConns + 64 && hardNoFile < maxConns + 64) {
+if (parts.some((p) => p.kind === 'client') && maxConns && softNoFile < maxConns + 64 && hardNoFile < maxConns + 64) {
   console.log(`bench: ulimit -n is ${softNoFile} (hard ${hardNoFile}): too low for ${maxConns} connections, (f) will fail`);
 }
 
 const raw = {};
 const errors = [];
-for (const sc of scenarios) {
-  const params = opt.quick ? sc.quick : sc.full;
-  raw[sc.id] = Object.fromEntries(active.map((c) => [c, []]));
-  process.stdout.write(`\n${sc.title(params)}\n  `);
-  for (let round = 1; round <= opt.rounds; round++) {
-    for (const c of active) {
-      const r = await runClient(c, sc.id, url, params);
-      if (r.error) {
-        errors.push({ scenario: sc.id, client: c, round, error: r.error });
-        process.stdout.write(`${c}:FAIL `);
-      } else {
-        raw[sc.id][c].push(r);
-        process.stdout.write(`${c}✓ `);
+const summaries = {};
+for (const part of parts) {
+  if (part.setup) console.log(`bench: ${await part.setup()}`);
+  // A subject that cannot run here (undici on a too-old Node, a server API that does not
+  // exist yet) is reported as such, not fatal.
+  part.skipped = {};
+  part.active = [];
+  for (const c of part.subjects) {
+    const why = await part.probe(c);
+    if (why) {
+      part.skipped[c] = why;
+      console.log(`bench: ${part.kind} ${c} ${part.skipWord}: ${why}`);
+    } else part.active.push(c);
+  }
+  if (!part.active.includes(BASELINE)) console.log(`bench: plain ws ${part.kind} is not running: no ratios`);
+
+  for (const sc of part.scenarios) {
+    const params = opt.quick ? sc.quick : sc.full;
+    raw[sc.id] = Object.fromEntries(part.active.map((c) => [c, []]));
+    process.stdout.write(`\n${sc.title(params)}\n  `);
+    for (let round = 1; round <= opt.rounds * (sc.roundsFactor ?? 1); round++) {
+      for (const c of part.active) {
+        const r = await part.measure(c, sc, params);
+        if (r.error) {
+          errors.push({ scenario: sc.id, [part.kind]: c, round, error: r.error });
+          process.stdout.write(`${c}:FAIL `);
+        } else {
+          raw[sc.id][c].push(r);
+          process.stdout.write(`${c}✓ `);
+        }
       }
     }
+    process.stdout.write('\n');
+    summaries[sc.id] = summarize(part, sc);
   }
-  process.stdout.write('\n');
+  if (part.teardown) await part.teardown();
 }
 
-// Summaries and ratios of medians to plain ws.
-const summaries = {};
-for (const sc of scenarios) {
+/** Medians over rounds, and ratios of medians to plain ws (and to the scenario's other
+ * baselines). `ratios` (to ws) keeps the shape earlier latest.json files have. */
+function summarize(part, sc) {
   const sum = {};
-  for (const c of clients) {
-    if (skipped[c]) {
-      sum[c] = { skipped: skipped[c], metrics: {}, ratios: {} };
+  for (const c of part.subjects) {
+    if (part.skipped[c]) {
+      sum[c] = { skipped: part.skipped[c], metrics: {}, ratios: {}, ratiosVs: {} };
       continue;
     }
     const runs = raw[sc.id][c];
@@ -339,89 +410,105 @@ for (const sc of scenarios) {
       const st = stats(runs.map((r) => r.metrics[m.key]).filter(Number.isFinite));
       if (st) metrics[m.key] = st;
     }
-    sum[c] = { metrics, ratios: {}, cpu: stats(runs.map((r) => r.cpuUs)), runs: runs.length };
+    const cpuStats = Object.fromEntries(cpuCols(sc).map((col) => [col.key, stats(runs.map((r) => r[col.key]).filter(Number.isFinite))]));
+    sum[c] = { metrics, ratios: {}, ratiosVs: {}, cpu: cpuStats.cpuUs, cpuStats, runs: runs.length };
   }
-  const base = sum[BASELINE];
-  for (const c of clients) {
-    for (const m of sc.metrics) {
-      const v = sum[c].metrics[m.key];
-      const b = base?.metrics[m.key];
-      sum[c].ratios[m.key] = v && b && b.median > 0 ? v.median / b.median : null;
+  for (const b of versus(sc)) {
+    for (const c of part.subjects) {
+      const ratios = {};
+      for (const m of sc.metrics) {
+        const v = sum[c].metrics[m.key];
+        const base = sum[b]?.metrics[m.key];
+        ratios[m.key] = v && base && base.median > 0 ? v.median / base.median : null;
+      }
+      sum[c].ratiosVs[b] = ratios;
+      if (b === BASELINE) sum[c].ratios = ratios;
     }
   }
-  summaries[sc.id] = sum;
+  return sum;
 }
 
 machine.loadavgEnd = os.loadavg().map((x) => +x.toFixed(2));
 const header = [
-  `${opt.quick ? 'Quick smoke run' : 'Run'} of ${started.toISOString()}: ${opt.rounds} rounds, clients alternating ${active.join(' → ')}, each run a fresh process.`,
+  `${opt.quick ? 'Quick smoke run' : 'Run'} of ${started.toISOString()}: ${opt.rounds} rounds${envNote}.`,
+  ...parts.map((p) => (p.kind === 'client'
+    ? `Client scenarios: clients alternating ${p.active.join(' → ')} against the Rust bench server, each run a fresh process; CPU = client process CPU time (user + system, all threads).`
+    : `Server scenarios: servers alternating ${p.active.join(' → ')}, each run a fresh server process loaded by the Rust load generator (its own process, sources 127.0.0.1–10); CPU = process CPU time of the server, and of the load generator.`)),
   `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, ${machine.os}, Node ${machine.node}; load average ${machine.loadavgStart.join(' ')} at start, ${machine.loadavgEnd.join(' ')} at end.`,
-  '× ws = median of the client ÷ median of plain ws (ws without bufferutil). CPU = client process CPU time (user + system, all threads).',
+  '× ws = median of the subject ÷ median of plain ws (ws without bufferutil); × ws+bu = ÷ median of ws + bufferutil.',
 ];
 console.log(`\n${header.join('\n')}`);
 const md = [`${header.join('\n')}\n`];
-for (const sc of scenarios) {
-  const params = opt.quick ? sc.quick : sc.full;
-  const rows = tableRows(sc, summaries[sc.id]);
-  console.log(`\n${sc.title(params)} — ${betterNote(sc)}`);
-  for (const line of pad(rows)) console.log(`  ${line}`);
-  md.push(`\n**${sc.title(params)}** — ${betterNote(sc)}\n`);
-  md.push(`| ${rows[0].join(' | ')} |`, `| ${rows[0].map((_, i) => (i ? '---:' : '---')).join(' | ')} |`);
-  for (const r of rows.slice(1)) md.push(`| ${r.join(' | ')} |`);
+for (const part of parts) {
+  for (const sc of part.scenarios) {
+    const params = opt.quick ? sc.quick : sc.full;
+    const rows = tableRows(part, sc, summaries[sc.id]);
+    const targets = targetLines(part, sc, summaries[sc.id]);
+    console.log(`\n${sc.title(params)} — ${betterNote(sc)}`);
+    for (const line of [...pad(rows), ...targets]) console.log(`  ${line}`);
+    md.push(`\n**${sc.title(params)}** — ${betterNote(sc)}\n`);
+    md.push(`| ${rows[0].join(' | ')} |`, `| ${rows[0].map((_, i) => (i ? '---:' : '---')).join(' | ')} |`);
+    for (const r of rows.slice(1)) md.push(`| ${r.join(' | ')} |`);
+    if (targets.length) md.push('', ...targets.map((t) => `- ${t}`));
+  }
 }
 if (errors.length) {
   console.log('\nFailures:');
-  for (const e of errors) console.log(`  ${e.scenario} ${e.client} round ${e.round}: ${e.error}`);
+  for (const e of errors) console.log(`  ${e.scenario} ${e.client ?? e.server} round ${e.round}: ${e.error}`);
 }
-for (const [c, why] of Object.entries(skipped)) console.log(`Skipped ${c}: ${why}`);
+for (const part of parts) {
+  for (const [c, why] of Object.entries(part.skipped)) console.log(`${part.kind} ${c} ${part.skipWord}: ${why}`);
+}
 
 // Chart: one group per (scenario, metric); bars are the advantage over ws, made
-// "higher is better" everywhere (ws ÷ client for times, latencies and memory).
+// "higher is better" everywhere (ws ÷ subject for times, latencies and memory).
 const groups = [];
-for (const sc of scenarios) {
-  sc.metrics.forEach((m, i) => {
-    const values = {};
-    for (const c of clients) {
-      const r = summaries[sc.id][c].ratios[m.key];
-      values[c] = r == null ? null : m.better === 'higher' ? r : 1 / r;
-    }
-    groups.push({ label: sc.chart[i], values });
-  });
+for (const part of parts) {
+  for (const sc of part.scenarios) {
+    sc.metrics.forEach((m, i) => {
+      const values = {};
+      for (const c of part.subjects) {
+        const r = summaries[sc.id][c].ratios[m.key];
+        values[c] = r == null ? null : m.better === 'higher' ? r : 1 / r;
+      }
+      groups.push({ label: sc.chart[i], values });
+    });
+  }
 }
+const seriesKeys = [...new Set(parts.flatMap((p) => p.subjects))];
 const outDir = path.join(here, 'results');
 mkdirSync(outDir, { recursive: true });
-const subtitle = `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${started.toISOString().slice(0, 10)}; median of ${opt.rounds} rounds${opt.quick ? ' (quick smoke run)' : ''}`;
-writeFileSync(path.join(outDir, 'chart.svg'), renderChart({
+const subtitle = `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${started.toISOString().slice(0, 10)}; median of ${opt.rounds} rounds${opt.quick ? ' (quick smoke run)' : ''}${envNote}`;
+const chartFile = opt.out === 'latest' ? 'chart.svg' : `${opt.out}.svg`;
+writeFileSync(path.join(outDir, chartFile), renderChart({
   title: 'ohos-net-websocket vs ws and others: advantage over plain ws (higher is better)',
   subtitle,
   groups,
-  series: clients.map((c) => ({ key: c, label: LABEL[c] })),
+  series: seriesKeys.map((c) => ({ key: c, label: label(c) })),
 }));
-writeFileSync(path.join(outDir, 'latest.md'), `${md.join('\n')}\n`);
-writeFileSync(path.join(outDir, 'latest.json'), `${JSON.stringify({
+writeFileSync(path.join(outDir, `${opt.out}.md`), `${md.join('\n')}\n`);
+writeFileSync(path.join(outDir, `${opt.out}.json`), `${JSON.stringify({
   date: started.toISOString(),
   quick: opt.quick,
   rounds: opt.rounds,
+  env: opt.env,
   machine,
-  clients: active,
-  skipped,
-  scenarios: scenarios.map((sc) => ({
+  ...Object.fromEntries(parts.map((p) => [`${p.kind}s`, p.active])),
+  skipped: Object.assign({}, ...parts.map((p) => p.skipped)),
+  scenarios: parts.flatMap((part) => part.scenarios.map((sc) => ({
     id: sc.id,
+    kind: part.kind,
     title: sc.title(opt.quick ? sc.quick : sc.full),
     params: opt.quick ? sc.quick : sc.full,
     metrics: sc.metrics.map((m) => ({ key: m.key, label: m.label, better: m.better })),
-    cpuUnit: sc.cpu,
+    cpu: cpuCols(sc),
+    versus: versus(sc),
+    targets: sc.targets ?? [],
     summary: summaries[sc.id],
     runs: raw[sc.id],
-  })),
+  }))),
   errors,
 }, null, 2)}\n`);
-console.log(`\nWrote ${path.relative(root, outDir)}/latest.json, latest.md and chart.svg`);
-// Wait for the server to be gone (and reaped) rather than leave a zombie behind us.
-if (server.exitCode === null && server.signalCode === null) {
-  const gone = new Promise((resolve) => server.once('exit', resolve));
-  server.kill('SIGTERM');
-  await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 2000))]);
-}
+console.log(`\nWrote ${path.relative(root, outDir)}/${opt.out}.json, ${opt.out}.md and ${chartFile}`);
 killAll();
 process.exit(errors.length ? 1 : 0);

@@ -1,17 +1,15 @@
 // `npm start`: the documented OpenHarmony example (seed 001, "Examples"), with only the
-// import line and the server URL changed, against an embedded echo server on 127.0.0.1.
-// The server echoes every message and then says 'bye', so the example closes by itself.
-import { WebSocketServer } from 'ws';
+// import line and the server URL changed, against an embedded echo server on 127.0.0.1
+// written with this package's own WebSocketServer (API 19+). The server echoes every
+// message and then says 'bye', so the example closes by itself.
 import { webSocket } from '../index.js';
 
-const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-server.on('connection', (socket) => {
-  socket.on('message', (data, isBinary) => {
-    socket.send(data, { binary: isBinary });
-    socket.send('bye');
-  });
+const server = webSocket.createWebSocketServer();
+server.on('messageReceive', async ({ data, clientConnection }) => {
+  await server.send(data, clientConnection);
+  await server.send('bye', clientConnection);
 });
-await new Promise((resolve) => server.once('listening', resolve));
+await server.start({ serverIP: '127.0.0.1', serverPort: 0, maxConcurrentClientsNumber: 1, maxConnectionsForOneClient: 1 });
 const defaultIpAddress = `ws://127.0.0.1:${server.address().port}`;
 console.log(`[demo] echo server listening at ${defaultIpAddress}`);
 
@@ -44,11 +42,11 @@ ws.on('message', (err, value) => {
 ws.on('close', (err, value) => {
   console.log('on close, code is ' + value.code + ', reason is ' + value.reason);
   // The demo's own server is the only other thing keeping the process alive.
-  server.close();
+  server.stop();
 });
 ws.on('error', (err) => {
   console.log('on error, error:' + JSON.stringify(err));
-  server.close();
+  server.stop();
 });
 ws.connect(defaultIpAddress, (err, value) => {
   if (!err) {

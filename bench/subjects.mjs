@@ -1,0 +1,43 @@
+// Names of what the bench measures (clients and servers) and their labels. A subject is
+// an implementation, optionally with environment of its own, so that two settings of one
+// implementation alternate round by round in one run, where their ratio means something:
+//
+//   ohos                                 the addon as it is
+//   ohos@OHOS_WS_IO_THREADS=2            the addon with that variable set
+//   ohos@A=1;B=2                         several variables
+
+export const LABEL = {
+  ohos: 'ohos-net-websocket',
+  ws: 'ws',
+  'ws+bufferutil': 'ws + bufferutil',
+  undici: 'undici WebSocket',
+};
+
+/** { base, env } of a subject name; env is {} for a plain implementation. */
+export function parseSubject(name) {
+  const at = name.indexOf('@');
+  if (at < 0) return { base: name, env: {} };
+  const env = {};
+  for (const pair of name.slice(at + 1).split(';')) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(pair);
+    if (!m) throw new Error(`bad environment ${JSON.stringify(pair)} in ${name} (want KEY=VALUE)`);
+    env[m[1]] = m[2];
+  }
+  return { base: name.slice(0, at), env };
+}
+
+export function label(name) {
+  const { base, env } = parseSubject(name);
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
+  return vars ? `${LABEL[base] ?? base} [${vars}]` : (LABEL[base] ?? base);
+}
+
+/** The environment of a child process for `name`: ours, then the run's --env, then the
+ * subject's own; plain `ws` must not pick up bufferutil, the other variant must be able to. */
+export function childEnv(name, runEnv) {
+  const { base, env: own } = parseSubject(name);
+  const env = { ...process.env, ...runEnv, ...own };
+  if (base === 'ws') env.WS_NO_BUFFER_UTIL = '1';
+  else delete env.WS_NO_BUFFER_UTIL;
+  return env;
+}
