@@ -2,15 +2,13 @@
 // usage errors; `connect` interactively (stdin lines, /close, end of input, --binary, --ping),
 // with `-x`, with headers/subprotocol, through a proxy, over TLS (verification, --ca,
 // --no-check, a client certificate with --passphrase) and its failures (exit status 1 with the
-// BusinessError JSON and its detail); `listen` against the server API of spec section (e),
-// skipped until `webSocket.createWebSocketServer` exists, and its "not available" answer
-// until then. Status lines are on stderr, messages on stdout.
+// BusinessError JSON and its detail); `listen` against the server API of spec section (e).
+// Status lines are on stderr, messages on stdout.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import webSocket from '../index.js';
 import { start, run, transcript } from './helpers/process.mjs';
 import { startEchoServer, startTlsEchoServer, closedPort, waitUntil, HOST } from './helpers/servers.mjs';
 import { startProxy } from './helpers/proxy.mjs';
@@ -240,14 +238,6 @@ describe('connect over TLS', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------
-const hasServer = typeof webSocket.createWebSocketServer === 'function';
-
-test('listen says it is not available while the package has no server API, exit 1', { skip: hasServer && 'the server API exists' }, async () => {
-  const r = await cli(['listen', '0']);
-  assert.equal(r.code, 1, transcript(r));
-  assert.match(r.stderr, /listen is not available yet/);
-});
-
 /** Starts `ohos-ws listen 0 …` and resolves `{p, port}` once it prints its address. */
 async function startListen(t, args) {
   const p = startCli(['listen', '0', '--host', HOST, ...args]);
@@ -265,7 +255,7 @@ async function wsClient(url, options) {
   return client;
 }
 
-describe('listen', { skip: typeof webSocket.createWebSocketServer !== 'function' && 'server API not built yet' }, () => {
+describe('listen', () => {
   test('--echo answers each message; connections, messages and closes are printed; SIGTERM stops (S6, S11, S12, S18)', async (t) => {
     const { p, port } = await startListen(t, ['--echo']);
     const client = await wsClient(`ws://${HOST}:${port}`);

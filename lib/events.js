@@ -58,6 +58,23 @@ class Listeners {
   get(type) {
     return this.slots[type];
   }
+
+  /** `on(...args)` (R52, S2): exactly a string and a function, else a thrown 401. */
+  on(args) {
+    if (args.length !== 2 || typeof args[0] !== 'string' || typeof args[1] !== 'function') {
+      throw businessError(ERRORS.PARAMETER);
+    }
+    this.set(args[0], args[1]);
+  }
+
+  /** `off(...args)` (R52, R54, S2): a string and optionally a function, else a thrown 401. */
+  off(args) {
+    const n = args.length;
+    if (n < 1 || n > 2 || typeof args[0] !== 'string' || (n === 2 && typeof args[1] !== 'function')) {
+      throw businessError(ERRORS.PARAMETER);
+    }
+    this.remove(args[0], args[1]);
+  }
 }
 
 /** `headerReceive` value (R56): plain object, `set-cookie` as an array. */

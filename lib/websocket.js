@@ -142,18 +142,11 @@ class WebSocket {
   }
 
   on(...args) {
-    if (args.length !== 2 || typeof args[0] !== 'string' || typeof args[1] !== 'function') {
-      throw businessError(ERRORS.PARAMETER);
-    }
-    this.#listeners.set(args[0], args[1]);
+    this.#listeners.on(args);
   }
 
   off(...args) {
-    const n = args.length;
-    if (n < 1 || n > 2 || typeof args[0] !== 'string' || (n === 2 && typeof args[1] !== 'function')) {
-      throw businessError(ERRORS.PARAMETER);
-    }
-    this.#listeners.remove(args[0], args[1]);
+    this.#listeners.off(args);
   }
 
   /** Calls the listener registered for `type` now, if any (R6). */

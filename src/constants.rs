@@ -50,6 +50,10 @@ pub const CLOSE_REASON_MAX_BYTES: usize = 123;
 /// small frames; larger messages grow the buffer as needed (issue #2, #5).
 pub const READ_BUFFER_BYTES: usize = 4 * 1024;
 
+/// Largest HTTP response head a client buffers (upgrade answer, proxy CONNECT answer)
+/// before calling it malformed (R21).
+pub const RESPONSE_HEAD_MAX_BYTES: usize = 64 * 1024;
+
 /// Pending outgoing bytes after which tungstenite writes to the socket (same reasoning).
 pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 

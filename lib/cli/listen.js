@@ -17,10 +17,6 @@ function listeningLine(address, tls) {
 }
 
 function runListen({ config, echo, binary }) {
-  if (typeof webSocket.createWebSocketServer !== 'function') {
-    status('ohos-ws: listen is not available yet: this version of ohos-net-websocket has no WebSocketServer');
-    return Promise.resolve(1);
-  }
   return new Promise((resolve) => {
     const server = webSocket.createWebSocketServer();
     const send = (data, connection) => server.send(data, connection).catch(printError);

@@ -8,6 +8,7 @@
 pub mod certs;
 pub mod client;
 pub mod core;
+pub mod head;
 pub mod keys;
 pub mod server;
 

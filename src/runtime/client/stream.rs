@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
+use crate::constants::RESPONSE_HEAD_MAX_BYTES;
 use crate::engine::handshake::{self, RequestOptions, ResponseHead};
 use crate::engine::proxy::{self, ProxySetting};
 use crate::engine::url::Target;
@@ -15,9 +16,7 @@ use crate::errors::ClientError;
 use crate::runtime::client::tls::{self, TlsOptions};
 use crate::runtime::client::tunnel;
 use crate::runtime::core::transport::MaybeTls;
-
-/// Largest handshake response head we buffer before calling it malformed.
-const RESPONSE_HEAD_MAX_BYTES: usize = 64 * 1024;
+use crate::runtime::head::{read_head, HeadError};
 
 fn failed(detail: impl Into<String>) -> ClientError {
     ClientError::ConnectFailed {
@@ -131,29 +130,19 @@ pub async fn upgrade(
         .flush()
         .await
         .map_err(|e| failed(format!("sending the upgrade request: {e}")))?;
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| failed(format!("reading the upgrade response: {e}")))?;
-        if n == 0 {
-            return Err(failed("connection closed during the upgrade"));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some((head, used)) = handshake::parse_response(&buf)? {
-            let offered = handshake::offered_protocol(request);
-            let accepted = handshake::validate_response(&head, &key, offered.as_deref())?;
-            let leftover = buf.split_off(used);
-            return Ok(Upgraded {
-                head,
-                protocol: accepted.protocol,
-                leftover,
-            });
-        }
-        if buf.len() > RESPONSE_HEAD_MAX_BYTES {
-            return Err(failed("upgrade response head too large"));
-        }
-    }
+    let (head, leftover) = read_head(stream, RESPONSE_HEAD_MAX_BYTES, handshake::parse_response)
+        .await
+        .map_err(|e| match e {
+            HeadError::Parse(e) => e,
+            HeadError::Closed => failed("connection closed during the upgrade"),
+            HeadError::TooLarge => failed("upgrade response head too large"),
+            HeadError::Io(e) => failed(format!("reading the upgrade response: {e}")),
+        })?;
+    let offered = handshake::offered_protocol(request);
+    let accepted = handshake::validate_response(&head, &key, offered.as_deref())?;
+    Ok(Upgraded {
+        head,
+        protocol: accepted.protocol,
+        leftover,
+    })
 }

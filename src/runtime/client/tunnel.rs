@@ -1,11 +1,13 @@
 //! The HTTP CONNECT tunnel through a proxy (R30–R32); TLS for `wss` then runs inside it.
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+use crate::constants::RESPONSE_HEAD_MAX_BYTES;
 use crate::engine::proxy::{self, ProxyRoute};
 use crate::engine::url::Target;
 use crate::errors::ClientError;
+use crate::runtime::head::{read_head, HeadError};
 
 fn failed(detail: String) -> ClientError {
     ClientError::ConnectFailed {
@@ -26,25 +28,21 @@ pub async fn open(
         .write_all(&request)
         .await
         .map_err(|e| failed(format!("sending CONNECT to the proxy: {e}")))?;
-    let mut buf = Vec::with_capacity(256);
-    let mut chunk = [0u8; 1024];
-    loop {
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| failed(format!("reading the proxy's answer: {e}")))?;
-        if n == 0 {
-            return Err(failed("the proxy closed the connection".into()));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(used) = proxy::parse_connect_response(&buf)? {
-            if used != buf.len() {
-                // The server speaks only after our request; bytes here are not the server's.
-                return Err(failed(
-                    "the proxy sent data after its CONNECT answer".into(),
-                ));
-            }
-            return Ok(());
-        }
+    let ((), leftover) = read_head(stream, RESPONSE_HEAD_MAX_BYTES, |buf| {
+        Ok(proxy::parse_connect_response(buf)?.map(|used| ((), used)))
+    })
+    .await
+    .map_err(|e| match e {
+        HeadError::Parse(e) => e,
+        HeadError::Closed => failed("the proxy closed the connection".into()),
+        HeadError::TooLarge => failed("the proxy's answer is too large".into()),
+        HeadError::Io(e) => failed(format!("reading the proxy's answer: {e}")),
+    })?;
+    if !leftover.is_empty() {
+        // The server speaks only after our request; bytes here are not the server's.
+        return Err(failed(
+            "the proxy sent data after its CONNECT answer".into(),
+        ));
     }
+    Ok(())
 }

@@ -14,11 +14,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
+use crate::constants::REQUEST_HEAD_MAX_BYTES;
 use crate::engine::close::Ending;
 use crate::engine::handshake::server::{
     accept_response, parse_request, rejection_response, select_protocol, UpgradeRequest,
@@ -28,6 +29,7 @@ use crate::runtime::core::driver::Start;
 use crate::runtime::core::events::Batch;
 use crate::runtime::core::open::{self, report_closed};
 use crate::runtime::core::transport::MaybeTls;
+use crate::runtime::head::{read_head, HeadError};
 use crate::runtime::server::registry::ConnHandle;
 use crate::runtime::server::Shared;
 
@@ -132,28 +134,17 @@ async fn read_request(
             Err(e) => return Err(format!("TLS handshake failed: {e}")),
         },
     };
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| format!("reading the request: {e}"))?;
-        if n == 0 {
-            return Err("closed during the handshake".into());
+    // parse_request itself answers 431 past REQUEST_HEAD_MAX_BYTES; the bound here is
+    // only a backstop.
+    match read_head(&mut stream, 2 * REQUEST_HEAD_MAX_BYTES, parse_request).await {
+        Ok((request, leftover)) => Ok((stream, request, leftover)),
+        Err(HeadError::Parse(rejection)) => {
+            refuse(&mut stream, rejection.status).await;
+            Err(format!("{}: {}", rejection.status, rejection.detail))
         }
-        buf.extend_from_slice(&chunk[..n]);
-        match parse_request(&buf) {
-            Ok(None) => continue,
-            Ok(Some((request, used))) => {
-                let leftover = buf.split_off(used);
-                return Ok((stream, request, leftover));
-            }
-            Err(rejection) => {
-                refuse(&mut stream, rejection.status).await;
-                return Err(format!("{}: {}", rejection.status, rejection.detail));
-            }
-        }
+        Err(HeadError::TooLarge) => Err("request head too large".into()),
+        Err(HeadError::Closed) => Err("closed during the handshake".into()),
+        Err(HeadError::Io(e)) => Err(format!("reading the request: {e}")),
     }
 }
 
