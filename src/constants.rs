@@ -92,3 +92,6 @@ pub const IO_THREADS_DEFAULT: usize = 1;
 /// Environment variable that sets the number of I/O worker threads (a tuning knob for
 /// benchmarks; see `runtime::runtime`).
 pub const IO_THREADS_ENV: &str = "OHOS_WS_IO_THREADS";
+
+/// Environment variable that turns on connection lifecycle lines on stderr (issue #9).
+pub const DEBUG_ENV: &str = "OHOS_WS_DEBUG";

@@ -26,6 +26,17 @@ pub struct Target {
 }
 
 impl Target {
+    /// `ws://host:port` / `wss://host:port`, for diagnostics.
+    pub fn label(&self) -> String {
+        let scheme = if self.secure { "wss" } else { "ws" };
+        match self.ip {
+            Some(IpAddr::V6(_)) => format!("{scheme}://[{}]:{}", self.host, self.port),
+            _ => format!("{scheme}://{}:{}", self.host, self.port),
+        }
+    }
+}
+
+impl Target {
     /// Port implied by the scheme.
     pub fn default_port(&self) -> u16 {
         if self.secure {

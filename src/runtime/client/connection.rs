@@ -28,6 +28,7 @@ use crate::runtime::core::events::{Batch, EventQueue};
 use crate::runtime::core::heartbeat::HeartbeatTimer;
 use crate::runtime::core::open::{self, report_closed};
 use crate::runtime::core::outbox::Outbox;
+use crate::runtime::diagnostics;
 
 /// Everything a connection attempt needs, already validated.
 #[derive(Debug, Clone)]
@@ -52,9 +53,12 @@ pub fn spawn(
     queue: Arc<EventQueue>,
 ) -> (Arc<Outbox>, Arc<DirectWriter>) {
     let opened = Arc::new(AtomicBool::new(false));
+    let label = diagnostics::label(|| config.target.label());
+    let panic_label = label.clone();
     let outbox = Arc::new(Outbox::default());
     let direct = Arc::new(DirectWriter::new(Role::Client));
     let task = run(
+        label,
         config,
         outbox.clone(),
         direct.clone(),
@@ -71,7 +75,13 @@ pub fn spawn(
                 Outcome::Failed
             };
             let failure = ClientError::LinkDown("internal error".into());
-            finish(outcome, Some(&failure), &queue, &mut Batch::default());
+            finish(
+                &panic_label,
+                outcome,
+                Some(&failure),
+                &queue,
+                &mut Batch::default(),
+            );
         }
     });
     (outbox, direct)
@@ -79,14 +89,22 @@ pub fn spawn(
 
 /// Terminal events for `outcome`, then the queue is closed (R61, R62, R21).
 /// `failure` explains a failed attempt or an abnormal end.
-fn finish(outcome: Outcome, failure: Option<&ClientError>, queue: &EventQueue, local: &mut Batch) {
+fn finish(
+    label: &str,
+    outcome: Outcome,
+    failure: Option<&ClientError>,
+    queue: &EventQueue,
+    local: &mut Batch,
+) {
     match outcome {
         Outcome::Failed => {
             let status = match failure {
                 Some(ClientError::ConnectFailed { status, .. }) => *status,
                 _ => None,
             };
-            local.failed(status, &failure.map(|e| e.to_string()).unwrap_or_default());
+            let detail = failure.map(|e| e.to_string()).unwrap_or_default();
+            log::debug!("{label}: error event: {detail}");
+            local.failed(status, &detail);
             queue.submit(local);
         }
         Outcome::Closed(ending) => {
@@ -94,13 +112,14 @@ fn finish(outcome: Outcome, failure: Option<&ClientError>, queue: &EventQueue, l
                 Some(ClientError::LinkDown(d)) => d.clone(),
                 other => other.map(|e| e.to_string()).unwrap_or_default(),
             };
-            report_closed(&ending, &detail, queue, local);
+            report_closed(label, &ending, &detail, queue, local);
         }
     }
     queue.close();
 }
 
 async fn run(
+    label: String,
     config: ConnectConfig,
     outbox: Arc<Outbox>,
     direct: Arc<DirectWriter>,
@@ -157,7 +176,7 @@ async fn run(
     let (stream, upgraded) = match attempt {
         Ok(ok) => ok,
         Err(e) => {
-            finish(session.finish(), Some(&e), &queue, &mut local);
+            finish(&label, session.finish(), Some(&e), &queue, &mut local);
             return;
         }
     };
@@ -193,6 +212,7 @@ async fn run(
         outgoing,
         close_timer,
         heartbeat,
+        label,
     };
     // JS gone or not, nothing more will be delivered: release the threadsafe function.
     open::run(stream, upgraded.leftover, Role::Client, start).await;

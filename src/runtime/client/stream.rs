@@ -38,8 +38,10 @@ async fn connect_tcp(host: &str, port: u16, deadline: Instant) -> Result<TcpStre
     if addrs.is_empty() {
         return Err(failed(format!("{host} has no address")));
     }
+    log::debug!("{host}:{port} resolves to {addrs:?}");
     let mut last_error = String::new();
     for (i, addr) in addrs.iter().enumerate() {
+        log::debug!("connecting to {addr}");
         let left = deadline.saturating_duration_since(Instant::now());
         let share = left / (addrs.len() - i) as u32;
         match tokio::time::timeout(
@@ -86,6 +88,12 @@ pub async fn open_stream(
     let tcp = match proxy::route_for(proxy, target) {
         None => connect_tcp(&target.host, target.port, deadline).await?,
         Some(route) => {
+            log::debug!(
+                "{}: through the proxy {}:{}",
+                target.label(),
+                route.host,
+                route.port
+            );
             let mut tcp = connect_tcp(&route.host, route.port, deadline).await?;
             tunnel::open(&mut tcp, target, &route).await?;
             tcp
@@ -99,7 +107,13 @@ pub async fn open_stream(
                 .connect(name, tcp)
                 .await
                 .map_err(|e| failed(format!("TLS handshake failed: {e}")))?;
-            Ok(MaybeTls::ClientTls(Box::new(stream)))
+            let stream = MaybeTls::ClientTls(Box::new(stream));
+            log::debug!(
+                "{}: TLS {}",
+                target.label(),
+                stream.tls_summary().unwrap_or_default()
+            );
+            Ok(stream)
         }
     }
 }
@@ -138,6 +152,12 @@ pub async fn upgrade(
             HeadError::TooLarge => failed("upgrade response head too large"),
             HeadError::Io(e) => failed(format!("reading the upgrade response: {e}")),
         })?;
+    log::debug!(
+        "{}: handshake answered {} {}",
+        target.label(),
+        head.status,
+        head.reason
+    );
     let offered = handshake::offered_protocol(request);
     let accepted = handshake::validate_response(&head, &key, offered.as_deref())?;
     Ok(Upgraded {

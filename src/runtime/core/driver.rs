@@ -110,6 +110,8 @@ pub struct Start {
     pub close_timer: Option<Pin<Box<Sleep>>>,
     /// Ping/pong timer; `None` when disabled (R68) or for a server (S16).
     pub heartbeat: Option<HeartbeatTimer>,
+    /// Who this is, for `OHOS_WS_DEBUG` lines (empty when those are off).
+    pub label: String,
 }
 
 /// The open connection.
@@ -130,6 +132,8 @@ pub struct Driver {
     heartbeat: Option<HeartbeatTimer>,
     /// Why the connection ended, when it ended abnormally.
     pub failure: Option<String>,
+    /// Who this is, for `OHOS_WS_DEBUG` lines.
+    pub label: String,
     failing: Failing,
     /// Write-through gate and the plain-TCP socket it may write to (see `direct`).
     direct: Option<(Arc<DirectWriter>, RawFd)>,
@@ -197,6 +201,7 @@ impl Driver {
             close_timer: start.close_timer,
             heartbeat: start.heartbeat,
             failure: None,
+            label: start.label,
             failing: Failing::No,
             direct,
             raw_out: Vec::new(),
@@ -209,6 +214,7 @@ impl Driver {
                 if let CloseAction::SendClose { code, reason } =
                     self.session.on_local_close(code, reason.as_deref())
                 {
+                    log::debug!("{}: sending close {code} {reason:?}", self.label);
                     self.outgoing.push_back(close_message(code, reason));
                     self.close_timer = Some(close_deadline());
                     self.heartbeat = None;
@@ -216,6 +222,11 @@ impl Driver {
             }
             Command::Ack => {
                 if let Failing::AwaitingAck(v) = self.failing {
+                    log::debug!(
+                        "{}: sending close {} (protocol breach)",
+                        self.label,
+                        v.close_code()
+                    );
                     self.outgoing
                         .push_back(close_message(v.close_code(), String::new()));
                     self.failing = Failing::Sending;
@@ -265,6 +276,7 @@ impl Driver {
                     }
                     return;
                 }
+                log::debug!("{}: close received {status:?}", self.label);
                 if self.session.on_peer_close(status) {
                     self.local.peer_closing();
                     // R45: frames still queued are discarded.

@@ -38,17 +38,31 @@ pub async fn run(stream: MaybeTls, leftover: Vec<u8>, role: Role, start: Start) 
         Outcome::Failed => Ending::Abnormal,
     };
     let detail = driver.failure.take().unwrap_or_default();
-    report_closed(&ending, &detail, &driver.queue, &mut driver.local);
+    report_closed(
+        &driver.label,
+        &ending,
+        &detail,
+        &driver.queue,
+        &mut driver.local,
+    );
     true
 }
 
 /// The terminal events of an open connection: `error` first for an abnormal end
 /// (R62, S20), then `close` with the R61 values (S18). `detail` says why it failed.
-pub fn report_closed(ending: &Ending, detail: &str, queue: &EventQueue, local: &mut Batch) {
+pub fn report_closed(
+    label: &str,
+    ending: &Ending,
+    detail: &str,
+    queue: &EventQueue,
+    local: &mut Batch,
+) {
     if ending.reports_error() {
+        log::debug!("{label}: error event: {detail}");
         local.error(&ClientError::LinkDown(detail.to_string()).to_string());
     }
     let result = ending.close_result();
+    log::debug!("{label}: close event {} {:?}", result.code, result.reason);
     local.close(result.code, &result.reason);
     queue.submit(local);
 }

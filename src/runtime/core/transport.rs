@@ -50,6 +50,22 @@ impl MaybeTls {
     }
 }
 
+impl MaybeTls {
+    /// `"<version> <cipher suite>"` of a TLS stream, for diagnostics; `None` for plain TCP.
+    pub fn tls_summary(&self) -> Option<String> {
+        let state: &rustls::CommonState = match self {
+            MaybeTls::Plain(_) => return None,
+            MaybeTls::ClientTls(s) => s.get_ref().1,
+            MaybeTls::ServerTls(s) => s.get_ref().1,
+        };
+        Some(format!(
+            "{:?} {:?}",
+            state.protocol_version()?,
+            state.negotiated_cipher_suite()?.suite()
+        ))
+    }
+}
+
 impl AsyncRead for MaybeTls {
     fn poll_read(
         self: Pin<&mut Self>,

@@ -125,6 +125,7 @@ pub fn start(
         stopping,
         stop_signal,
     });
+    log::debug!("server listening on {local_addr}");
     runtime.spawn(listener::run(listener, shared.clone()));
     Ok(Server { shared, local_addr })
 }
@@ -143,6 +144,7 @@ impl Server {
     /// S6: stop listening and close every connection with 1001; `STOPPED` follows once
     /// all have ended (each bounded by the 5 s close timer, R49).
     pub fn stop(&self) {
+        log::debug!("server on {}: stopping", self.local_addr);
         for conn in self.shared.registry.begin_stop() {
             conn.outbox.push(Command::Close {
                 code: Some(f64::from(CLOSE_CODE_GOING_AWAY)),
