@@ -8,7 +8,7 @@ const native = require('./native');
 const { ERRORS, BusinessError, businessError, withDetail } = require('./errors');
 const { isObject } = require('./options');
 const { readServerConfig } = require('./server-config');
-const { KIND, Listeners, invoke, eventError, utf8, arrayBufferAt } = require('./events');
+const { KIND, Listeners, invoke, eventError, utf8, arrayBufferAt, splitBatch } = require('./events');
 const { isSendable } = require('./payload');
 const { SendTick } = require('./tick');
 
@@ -74,7 +74,10 @@ class WebSocketServer {
     if (this.#state !== STOPPED) return reject(ERRORS.UNKNOWN);
     let result;
     try {
-      result = native.startServer(options, (buf, meta) => this.#onBatch(buf, meta));
+      // Announced without arguments; taken from the native server (see websocket.js).
+      let handle = null;
+      result = native.startServer(options, () => this.#onBatch(handle.takeEvents()));
+      handle = result;
     } catch {
       return reject(ERRORS.UNKNOWN);
     }
@@ -174,7 +177,8 @@ class WebSocketServer {
   }
 
   /** One server-level batch: runs of (kind, length, extra) triples, each run led by a CONN marker. */
-  #onBatch(buf, meta) {
+  #onBatch(raw) {
+    const [meta, buf] = splitBatch(raw);
     let offset = 0;
     let id = 0;
     /** @type {Connection | undefined} */

@@ -6,7 +6,7 @@
 const native = require('./native');
 const { ERRORS, BusinessError, businessError } = require('./errors');
 const { isObject, readOptions, OptionError } = require('./options');
-const { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, arrayBufferAt } = require('./events');
+const { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, arrayBufferAt, splitBatch } = require('./events');
 const { isSendable } = require('./payload');
 const { SendTick } = require('./tick');
 
@@ -77,7 +77,11 @@ class WebSocket {
     if (this.#state !== IDLE) return businessError(ERRORS.ALREADY_EXIST);
     let result;
     try {
-      result = native.connect(read.native, (buf, meta) => this.#onBatch(buf, meta));
+      // Events are announced by a call without arguments and taken from the native
+      // connection, which exists by the time the first announcement runs.
+      let conn = null;
+      result = native.connect(read.native, () => this.#onBatch(conn.takeEvents()));
+      conn = result;
     } catch {
       // Only an internal failure (e.g. the I/O runtime could not start) gets here.
       return businessError(ERRORS.UNKNOWN);
@@ -160,8 +164,9 @@ class WebSocket {
     this.#conn = null;
   }
 
-  /** One native batch: `meta` holds (kind, length, extra) triples over `buf`. */
-  #onBatch(buf, meta) {
+  /** One native batch: (kind, length, extra) triples over the payload bytes. */
+  #onBatch(raw) {
+    const [meta, buf] = splitBatch(raw);
     let offset = 0;
     let ackRequested = false;
     let bytes;

@@ -17,6 +17,15 @@ pub const VIOLATION_GRACE_MS: u64 = 1_000;
 /// Largest incoming message, in bytes; larger ones end the connection with 1009 (R59).
 pub const MAX_INCOMING_MESSAGE_BYTES: usize = 100 * 1024 * 1024;
 
+/// Received bytes of one connection that may wait for JS, beyond the message being
+/// assembled; past it the connection stops reading its socket until JS takes them
+/// (issue #10, flow control). R59's per-message limit still applies.
+pub const RECEIVE_HIGH_WATER_BYTES: usize = 1024 * 1024;
+
+/// Capacity of a batch buffer kept for reuse after JS took the batch; a larger one (left
+/// by a big message) is freed instead, so idle connections stay small.
+pub const BATCH_BUFFER_KEEP_BYTES: usize = 64 * 1024;
+
 /// Default heartbeat: seconds between Pings (R35, R67).
 pub const PING_INTERVAL_DEFAULT_SECS: u32 = 30;
 

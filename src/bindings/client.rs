@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::Buffer;
-use napi::bindgen_prelude::{ArrayBuffer, Either, FnArgs, Function, Uint32Array};
+use napi::bindgen_prelude::{ArrayBuffer, BufferSlice, Either};
+use napi::Env;
 use napi_derive::napi;
 
-use crate::bindings::{event_queue, NativeError};
+use crate::bindings::{event_queue, Delivery, NativeError, OnBatch};
 use crate::engine::handshake::RequestOptions;
 use crate::engine::heartbeat;
 use crate::engine::proxy::{HttpProxy, ProxySetting};
@@ -98,6 +98,7 @@ fn proxy_from(p: NativeProxyOptions) -> ProxySetting {
 pub struct NativeConnection {
     outbox: Arc<Outbox>,
     direct: Arc<DirectWriter>,
+    delivery: Delivery,
 }
 
 impl Drop for NativeConnection {
@@ -132,6 +133,13 @@ impl NativeConnection {
         }
         self.outbox.push(Command::Binary(data.to_vec()));
         false
+    }
+
+    /// The events ready for JS, after the batch callback said there are some (see
+    /// `Delivery`).
+    #[napi(catch_unwind)]
+    pub fn take_events<'env>(&self, env: &'env Env) -> napi::Result<BufferSlice<'env>> {
+        self.delivery.take(env)
     }
 
     /// Wakes the connection task for everything queued so far.
@@ -189,19 +197,23 @@ fn config_from(opts: NativeConnectOptions) -> Result<ConnectConfig, ClientError>
     })
 }
 
-/// Validates the URL (R16 steps 6–7) and starts the attempt. `on_batch(buffer, meta)`
-/// receives every event batch of this connection (see `runtime::events`).
+/// Validates the URL (R16 steps 6–7) and starts the attempt. `on_batch()` is called
+/// when events are ready; JS then takes them with `takeEvents()`.
 #[napi(catch_unwind)]
 pub fn connect(
     opts: NativeConnectOptions,
-    on_batch: Function<'_, FnArgs<(Buffer, Uint32Array)>, ()>,
+    on_batch: OnBatch<'_>,
 ) -> napi::Result<Either<NativeConnection, NativeError>> {
     let config = match config_from(opts) {
         Ok(c) => c,
         Err(e) => return Ok(Either::B(e.into())),
     };
     let runtime = crate::runtime::runtime().map_err(napi::Error::from_reason)?;
-    let queue = event_queue(on_batch)?;
+    let (queue, delivery) = event_queue(on_batch)?;
     let (outbox, direct) = connection::spawn(runtime, config, queue);
-    Ok(Either::A(NativeConnection { outbox, direct }))
+    Ok(Either::A(NativeConnection {
+        outbox,
+        direct,
+        delivery,
+    }))
 }

@@ -7,10 +7,11 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{ArrayBuffer, Either};
+use napi::bindgen_prelude::{ArrayBuffer, BufferSlice, Either};
+use napi::Env;
 use napi_derive::napi;
 
-use crate::bindings::{event_queue, NativeError, OnBatch};
+use crate::bindings::{event_queue, Delivery, NativeError, OnBatch};
 use crate::engine::server_config::RawServerConfig;
 use crate::errors::ServerError;
 use crate::runtime::core::command::Command;
@@ -51,6 +52,7 @@ pub struct NativeAddress {
 #[napi]
 pub struct NativeServer {
     server: Server,
+    delivery: Delivery,
     /// Outboxes sent to this tick without a wake-up yet (see `Outbox::push`).
     dirty: RefCell<Vec<Arc<Outbox>>>,
 }
@@ -104,6 +106,12 @@ impl NativeServer {
         false
     }
 
+    /// The events ready for JS, across connections (see `Delivery`).
+    #[napi(catch_unwind)]
+    pub fn take_events<'env>(&self, env: &'env Env) -> napi::Result<BufferSlice<'env>> {
+        self.delivery.take(env)
+    }
+
     /// Wakes every connection sent to since the last flush, once each.
     #[napi(catch_unwind)]
     pub fn flush(&self) {
@@ -153,8 +161,8 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|v| !v.is_empty())
 }
 
-/// S4 (after JS's S3 checks), then listens. Events of every connection reach
-/// `on_batch` in server-level batches.
+/// S4 (after JS's S3 checks), then listens. `on_batch()` is called when events of any
+/// connection are ready; JS takes them, across connections, with `takeEvents()`.
 #[napi(catch_unwind)]
 pub fn start_server(
     opts: NativeServerOptions,
@@ -177,10 +185,11 @@ pub fn start_server(
         Ok(rt) => rt,
         Err(e) => return Ok(Either::B(ServerError::Internal(e).into())),
     };
-    let queue = event_queue(on_batch)?;
+    let (queue, delivery) = event_queue(on_batch)?;
     match server::start(runtime, config, queue.clone()) {
         Ok(server) => Ok(Either::A(NativeServer {
             server,
+            delivery,
             dirty: RefCell::new(Vec::new()),
         })),
         Err(e) => {

@@ -28,6 +28,7 @@ use crate::engine::session::{CloseAction, Phase, Session};
 use crate::runtime::core::command::Command;
 use crate::runtime::core::direct::DirectWriter;
 use crate::runtime::core::events::{Batch, EventQueue};
+use crate::runtime::core::flow::Credit;
 use crate::runtime::core::heartbeat::{Beat, HeartbeatTimer};
 use crate::runtime::core::outbox::Outbox;
 use crate::runtime::core::transport::MaybeTls;
@@ -134,6 +135,10 @@ pub struct Driver {
     pub failure: Option<String>,
     /// Who this is, for `OHOS_WS_DEBUG` lines.
     pub label: String,
+    /// Received bytes waiting for JS (receive flow control).
+    credit: Arc<Credit>,
+    /// Reading is paused until JS takes what waits (see `flow`).
+    paused: bool,
     failing: Failing,
     /// Write-through gate and the plain-TCP socket it may write to (see `direct`).
     direct: Option<(Arc<DirectWriter>, RawFd)>,
@@ -202,6 +207,8 @@ impl Driver {
             heartbeat: start.heartbeat,
             failure: None,
             label: start.label,
+            credit: Arc::new(Credit::default()),
+            paused: false,
             failing: Failing::No,
             direct,
             raw_out: Vec::new(),
@@ -372,6 +379,9 @@ impl Driver {
             match hb.poll(cx) {
                 Beat::Idle => {}
                 Beat::SendPing => self.outgoing.push_back(Message::Ping(Bytes::new())),
+                // Paused by flow control, the Pong may sit unread behind data the peer
+                // sent: that peer is alive, so the heartbeat starts over.
+                Beat::TimedOut if self.paused => hb.on_pong(),
                 // R66: an unanswered Ping is an abnormal end.
                 Beat::TimedOut => {
                     self.failure = Some("no pong within pongTimeout".into());
@@ -402,6 +412,13 @@ impl Driver {
                     cx.waker().wake_by_ref();
                     break;
                 }
+                // Flow control: while open, stop reading once JS is ~1 MiB behind. A
+                // closing connection reads on, bounded by its close timer.
+                self.paused = self.session.phase() == Phase::Open
+                    && self.credit.must_pause(self.local.payload.len(), cx);
+                if self.paused {
+                    break;
+                }
                 match Pin::new(&mut self.ws).poll_next(cx) {
                     Poll::Ready(Some(Ok(msg))) => {
                         budget -= 1;
@@ -429,7 +446,7 @@ impl Driver {
         // Give the socket to JS before JS sees the batch: a listener that answers at once
         // can then write its answer itself (no tungstenite call follows in this poll).
         self.maybe_release_direct(cx);
-        if !self.queue.submit(&mut self.local) {
+        if !self.queue.submit_counted(&mut self.local, &self.credit) {
             return Poll::Ready(Exit::JsGone);
         }
         Poll::Pending

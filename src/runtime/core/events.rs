@@ -11,7 +11,9 @@
 //! across them: each connection's run of events starts with a [`kind::CONN`] marker
 //! naming the connection the following events belong to.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use crate::runtime::core::flow::Credit;
 
 /// Event kinds, the first number of each triple. Mirrored in `lib/events.js`.
 pub mod kind {
@@ -160,6 +162,8 @@ pub trait Notifier: Send + Sync {
 
 struct Pending {
     batch: Batch,
+    /// Flow-control accounts of the runs in `batch`, given back when JS takes it.
+    credits: Vec<(Arc<Credit>, usize)>,
     scheduled: bool,
     notifier: Option<Box<dyn Notifier>>,
 }
@@ -175,6 +179,7 @@ impl EventQueue {
         EventQueue {
             inner: Mutex::new(Pending {
                 batch: Batch::default(),
+                credits: Vec::new(),
                 scheduled: false,
                 notifier: Some(notifier),
             }),
@@ -189,10 +194,27 @@ impl EventQueue {
     /// Moves `local` into the queue (a swap when the queue is empty, so bytes are
     /// copied once on the common path). Returns `false` if JS is unreachable.
     pub fn submit(&self, local: &mut Batch) -> bool {
+        self.submit_inner(local, None)
+    }
+
+    /// [`EventQueue::submit`], counting the payload bytes against `credit` until JS
+    /// takes them (receive flow control, see `flow`).
+    pub fn submit_counted(&self, local: &mut Batch, credit: &Arc<Credit>) -> bool {
+        self.submit_inner(local, Some(credit))
+    }
+
+    fn submit_inner(&self, local: &mut Batch, credit: Option<&Arc<Credit>>) -> bool {
         if local.is_empty() {
             return true;
         }
         let mut pending = self.lock();
+        if let Some(credit) = credit {
+            let n = local.payload.len();
+            if n > 0 {
+                credit.add(n);
+                pending.credits.push((credit.clone(), n));
+            }
+        }
         if pending.batch.is_empty() {
             // Only the buffers: `local` keeps its connection id.
             std::mem::swap(&mut pending.batch.payload, &mut local.payload);
@@ -213,11 +235,30 @@ impl EventQueue {
         }
     }
 
-    /// Called on the JS thread: everything queued so far.
+    /// Called on the JS thread: moves everything queued so far into `out`, whose
+    /// (cleared) buffers the queue keeps for the next batch, so the two ping-pong and
+    /// a busy connection does not allocate a batch per wake-up.
+    pub fn take_into(&self, out: &mut Batch) {
+        out.payload.clear();
+        out.meta.clear();
+        let credits = {
+            let mut pending = self.lock();
+            pending.scheduled = false;
+            std::mem::swap(&mut pending.batch.payload, &mut out.payload);
+            std::mem::swap(&mut pending.batch.meta, &mut out.meta);
+            std::mem::take(&mut pending.credits)
+        };
+        // JS is handed these bytes now: the connections may read again.
+        for (credit, n) in credits {
+            credit.release(n);
+        }
+    }
+
+    /// Called on the JS thread: everything queued so far (see [`EventQueue::take_into`]).
     pub fn take(&self) -> Batch {
-        let mut pending = self.lock();
-        pending.scheduled = false;
-        std::mem::take(&mut pending.batch)
+        let mut out = Batch::default();
+        self.take_into(&mut out);
+        out
     }
 
     /// `true` once [`EventQueue::close`] ran (the terminal event, if any, was submitted).
@@ -238,7 +279,6 @@ impl EventQueue {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
 
     struct Count(Arc<AtomicUsize>);
     impl Notifier for Count {

@@ -1,6 +1,7 @@
 //! The open-phase core shared by both roles: once a handshake is done, a client
 //! connection and a server connection run the same code. Commands from JS
 //! ([`command`], [`outbox`]), write-through ([`direct`]), the poll loop ([`driver`]),
+//! receive flow control ([`flow`]),
 //! heartbeat timers ([`heartbeat`]), event batches to JS ([`events`]), the byte stream
 //! ([`transport`]) and the start and end of the open phase ([`open`]).
 //!
@@ -13,6 +14,7 @@ pub mod command;
 pub mod direct;
 pub mod driver;
 pub mod events;
+pub mod flow;
 pub mod heartbeat;
 pub mod open;
 pub mod outbox;
