@@ -217,9 +217,10 @@ describe('handshake time bound', () => {
     const { server, port } = await startServer();
     const idle = net.connect(port, '127.0.0.1');
     idle.on('error', () => {});
+    const closed = new Promise((r) => idle.once('close', r));
     await new Promise((r) => idle.once('connect', r));
     await delay(20);
     assert.equal(await withTimeout(server.stop(), 5000, 'stop'), true);
-    await withTimeout(new Promise((r) => idle.once('close', r)), 5000, 'idle socket closed');
+    await withTimeout(closed, 5000, 'idle socket closed');
   });
 });

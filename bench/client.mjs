@@ -50,6 +50,8 @@ const ADAPTERS = {
     }
     return (url, h) => {
       const ws = new WebSocket(url, { perMessageDeflate: false });
+      // The output type this addon has to produce (R59): one ArrayBuffer per message.
+      if (clientName === 'ws+arraybuffer') ws.binaryType = 'arraybuffer';
       ws.on('open', () => h.open());
       // ws hands text over as a Buffer; the string is what the other clients deliver.
       ws.on('message', (data, isBinary) => h.message(isBinary ? data : data.toString()));
@@ -73,6 +75,7 @@ const ADAPTERS = {
   },
 };
 ADAPTERS['ws+bufferutil'] = ADAPTERS.ws;
+ADAPTERS['ws+arraybuffer'] = ADAPTERS.ws;
 
 if (!ADAPTERS[clientName]) fail(new Error(`unknown client ${clientName}`));
 const open = ADAPTERS[clientName]();
@@ -178,8 +181,11 @@ function latency({ count, warmup, size }) {
   });
 }
 
-// (d): the server pushes; measured from 'open' to the "END" message.
-function receive({ count, size, binary }) {
+// (d), (g): the server pushes; measured from 'open' to the "END" message. With
+// `busyUs`, the listener spends that long per message (a slow consumer, (g)), and the
+// peak RSS of this process is reported.
+function receive({ count, size, binary, busyUs = 0 }) {
+  const busyNs = BigInt(Math.round(busyUs * 1000));
   let got = 0;
   let t0 = 0;
   let c0;
@@ -193,8 +199,14 @@ function receive({ count, size, binary }) {
         const secs = (now() - t0) / 1000;
         const cpu = cpuMicros(c0);
         if (got !== count) fail(new Error(`received ${got} of ${count}`));
-        closeThenReport(conn, state, { metrics: { rate: count / secs }, cpuUs: cpu / count, seconds: secs });
+        const metrics = { rate: count / secs };
+        if (busyUs > 0) metrics.peakMiB = process.resourceUsage().maxRSS / 1024;
+        closeThenReport(conn, state, { metrics, cpuUs: cpu / count, seconds: secs });
         return;
+      }
+      if (busyNs > 0n) {
+        const until = process.hrtime.bigint() + busyNs;
+        while (process.hrtime.bigint() < until);
       }
       if (byteLength(d) !== size || (typeof d === 'string') === binary) fail(new Error('wrong push message'));
       got++;
@@ -310,6 +322,7 @@ const SCENARIOS = {
   'c-1m': () => echoWindow({ ...params, binary: true }),
   'd-text': () => receive({ ...params, binary: false }),
   'd-binary': () => receive({ ...params, binary: true }),
+  'g-slow': () => receive({ ...params, binary: true }),
   'e-sink': () => send(params),
   'f-conns': () => connections(params),
 };

@@ -61,7 +61,7 @@ function usage(msg) {
 }
 
 // ---------- what is measured ----------
-const CLIENTS = ['ohos', 'ws', 'ws+bufferutil', 'undici'];
+const CLIENTS = ['ohos', 'ws', 'ws+bufferutil', 'ws+arraybuffer', 'undici'];
 const BASELINE = 'ws';
 
 const M = {
@@ -71,6 +71,7 @@ const M = {
   p99: { key: 'p99', label: 'p99 µs', better: 'lower', fmt: (v) => v.toFixed(1) },
   openMs: { key: 'openMs', label: 'all open, ms', better: 'lower', fmt: (v) => int(v) },
   rssKiB: { key: 'rssKiB', label: 'RSS KiB/conn', better: 'lower', fmt: (v) => v.toFixed(1) },
+  peakMiB: { key: 'peakMiB', label: 'peak RSS MiB', better: 'lower', fmt: (v) => v.toFixed(1) },
 };
 
 // full / quick parameters. Counts for (c) are chosen so one run takes ~1–3 s here.
@@ -128,6 +129,17 @@ const SCENARIOS = [
     cpu: 'µs/msg',
     full: { count: 500_000, size: 64 },
     quick: { count: 50_000, size: 64 },
+  },
+  {
+    id: 'g-slow',
+    title: (p) =>
+      `(g) slow consumer: server pushes ${int(p.count)} × ${p.size} B binary, the listener takes ${p.busyUs} µs per message`,
+    metrics: [M.peakMiB, M.rate],
+    chart: ['(g) peak RSS', '(g) rate'],
+    cpu: 'µs/msg',
+    targets: [{ metric: 'peakMiB', vs: 'ws', op: '<=', value: 1.5 }],
+    full: { count: 400_000, size: 1024, busyUs: 5 },
+    quick: { count: 40_000, size: 1024, busyUs: 5 },
   },
   {
     id: 'e-sink',

@@ -10,6 +10,7 @@ export const LABEL = {
   ohos: 'ohos-net-websocket',
   ws: 'ws',
   'ws+bufferutil': 'ws + bufferutil',
+  'ws+arraybuffer': "ws, binaryType 'arraybuffer'",
   undici: 'undici WebSocket',
 };
 
@@ -37,7 +38,7 @@ export function label(name) {
 export function childEnv(name, runEnv) {
   const { base, env: own } = parseSubject(name);
   const env = { ...process.env, ...runEnv, ...own };
-  if (base === 'ws') env.WS_NO_BUFFER_UTIL = '1';
+  if (base === 'ws' || base === 'ws+arraybuffer') env.WS_NO_BUFFER_UTIL = '1';
   else delete env.WS_NO_BUFFER_UTIL;
   return env;
 }

@@ -96,19 +96,33 @@ function eventError(status, detail) {
   return withDetail(businessError(ERRORS.EVENT, String(status)), detail);
 }
 
+/** Size of the receive buffer batches are copied into when it is (re)made small. */
+const RX_SMALL_BYTES = 64 * 1024;
+/** A receive buffer grown past this by a big batch is made small again afterwards. */
+const RX_KEEP_BYTES = 2 * 1024 * 1024;
 /**
- * A batch as `takeEvents()` hands it over (src/bindings/mod.rs): one Buffer holding
- * `[n: u32][meta: n × u32][payload]`, native byte order. Returns `[meta, payload]`:
- * a Uint32Array of (kind, length, extra) triples and a Buffer of the payloads.
+ * The one buffer every batch of this thread is copied into (src/bindings/mod.rs,
+ * `Delivery`). Sharing it is safe: a batch is dispatched synchronously and nothing
+ * keeps a view of it (strings and ArrayBuffers handed to listeners are copies), and
+ * batches are never delivered re-entrantly.
  */
-function splitBatch(raw) {
-  const aligned = (raw.byteOffset & 3) === 0;
-  // A fresh native Buffer starts aligned; the copy is a fallback that never runs here.
-  const words = aligned
-    ? new Uint32Array(raw.buffer, raw.byteOffset, raw.length >>> 2)
-    : new Uint32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + (raw.length & ~3)));
-  const n = words[0];
-  return [words.subarray(1, 1 + n), raw.subarray(4 + 4 * n)];
+let rx = null;
+
+/**
+ * Takes the batch that `handle` (a native connection or server) announced. Returns
+ * `[meta, payload]`: a Uint32Array of (kind, length, extra) triples and a Buffer with
+ * the payloads, both views of the shared receive buffer, valid until the next take.
+ */
+function takeBatch(handle) {
+  if (rx === null || (rx.length > RX_KEEP_BYTES)) rx = Buffer.allocUnsafeSlow(RX_SMALL_BYTES);
+  let n = handle.takeEvents(rx);
+  if (n < 0) {
+    rx = Buffer.allocUnsafeSlow(Math.max(-n, 2 * rx.length));
+    n = handle.takeEvents(rx);
+  }
+  // allocUnsafeSlow gives an unpooled buffer at offset 0, so the words are aligned.
+  const count = new Uint32Array(rx.buffer, rx.byteOffset, 1)[0];
+  return [new Uint32Array(rx.buffer, rx.byteOffset + 4, count), rx.subarray(4 + 4 * count, n)];
 }
 
 /**
@@ -127,4 +141,4 @@ const utf8 = typeof Buffer.prototype.utf8Slice === 'function'
   ? (buf, start, end) => buf.utf8Slice(start, end)
   : (buf, start, end) => buf.toString('utf8', start, end);
 
-module.exports = { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, arrayBufferAt, splitBatch };
+module.exports = { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, arrayBufferAt, takeBatch };

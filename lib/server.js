@@ -8,7 +8,7 @@ const native = require('./native');
 const { ERRORS, BusinessError, businessError, withDetail } = require('./errors');
 const { isObject } = require('./options');
 const { readServerConfig } = require('./server-config');
-const { KIND, Listeners, invoke, eventError, utf8, arrayBufferAt, splitBatch } = require('./events');
+const { KIND, Listeners, invoke, eventError, utf8, arrayBufferAt, takeBatch } = require('./events');
 const { isSendable } = require('./payload');
 const { SendTick } = require('./tick');
 
@@ -76,7 +76,7 @@ class WebSocketServer {
     try {
       // Announced without arguments; taken from the native server (see websocket.js).
       let handle = null;
-      result = native.startServer(options, () => this.#onBatch(handle.takeEvents()));
+      result = native.startServer(options, () => this.#onBatch(handle));
       handle = result;
     } catch {
       return reject(ERRORS.UNKNOWN);
@@ -177,8 +177,8 @@ class WebSocketServer {
   }
 
   /** One server-level batch: runs of (kind, length, extra) triples, each run led by a CONN marker. */
-  #onBatch(raw) {
-    const [meta, buf] = splitBatch(raw);
+  #onBatch(handle) {
+    const [meta, buf] = takeBatch(handle);
     let offset = 0;
     let id = 0;
     /** @type {Connection | undefined} */

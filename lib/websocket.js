@@ -6,7 +6,7 @@
 const native = require('./native');
 const { ERRORS, BusinessError, businessError } = require('./errors');
 const { isObject, readOptions, OptionError } = require('./options');
-const { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, arrayBufferAt, splitBatch } = require('./events');
+const { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, arrayBufferAt, takeBatch } = require('./events');
 const { isSendable } = require('./payload');
 const { SendTick } = require('./tick');
 
@@ -80,7 +80,7 @@ class WebSocket {
       // Events are announced by a call without arguments and taken from the native
       // connection, which exists by the time the first announcement runs.
       let conn = null;
-      result = native.connect(read.native, () => this.#onBatch(conn.takeEvents()));
+      result = native.connect(read.native, () => this.#onBatch(conn));
       conn = result;
     } catch {
       // Only an internal failure (e.g. the I/O runtime could not start) gets here.
@@ -165,8 +165,8 @@ class WebSocket {
   }
 
   /** One native batch: (kind, length, extra) triples over the payload bytes. */
-  #onBatch(raw) {
-    const [meta, buf] = splitBatch(raw);
+  #onBatch(handle) {
+    const [meta, buf] = takeBatch(handle);
     let offset = 0;
     let ackRequested = false;
     let bytes;

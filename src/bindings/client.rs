@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{ArrayBuffer, BufferSlice, Either};
-use napi::Env;
 use napi_derive::napi;
 
 use crate::bindings::{event_queue, Delivery, NativeError, OnBatch};
@@ -135,11 +134,10 @@ impl NativeConnection {
         false
     }
 
-    /// The events ready for JS, after the batch callback said there are some (see
-    /// `Delivery`).
+    /// Copies the events ready for JS into `into`; see `Delivery::take`.
     #[napi(catch_unwind)]
-    pub fn take_events<'env>(&self, env: &'env Env) -> napi::Result<BufferSlice<'env>> {
-        self.delivery.take(env)
+    pub fn take_events(&self, mut into: BufferSlice<'_>) -> i64 {
+        self.delivery.take(&mut into)
     }
 
     /// Wakes the connection task for everything queued so far.

@@ -10,9 +10,9 @@ pub mod server;
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{BufferSlice, FromNapiValue, Function};
+use napi::bindgen_prelude::Function;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{Env, Status};
+use napi::Status;
 use napi_derive::napi;
 
 use crate::constants::BATCH_BUFFER_KEEP_BYTES;
@@ -84,45 +84,40 @@ fn event_queue(on_batch: OnBatch<'_>) -> napi::Result<(Arc<EventQueue>, Delivery
 
 /// The JS thread's end of an event queue.
 ///
-/// Each batch is copied into a fresh JS Buffer rather than handed over as an external
-/// buffer: V8 does not count external memory it was not told about, so 1 MiB batch
-/// buffers waited for a major GC and a fast peer still grew the process by what it
-/// sent (300 MiB for 300k × 1 KiB) even with receive flow control; a copy is memory V8
-/// accounts for and collects at once. The copy costs ~0.1 µs per KiB; the buffers it
-/// copies from are reused (see `EventQueue::take_into`).
+/// Each batch is copied into a Buffer that JS owns and reuses (one per JS thread, see
+/// `takeBatch` in `lib/events.js`) rather than handed over as an external buffer: V8
+/// does not count external memory it was not told about, so 1 MiB batch buffers waited
+/// for a major GC and a fast peer still grew the process by what it sent (300 MiB for
+/// 300k × 1 KiB) even with receive flow control. A fresh V8 Buffer per batch fixed the
+/// memory but made V8 collect far more often (500k × 64 B binary: 0.51 → 1.13 µs per
+/// message); one reused Buffer costs neither. The native buffers are reused too (see
+/// `EventQueue::take_into`).
 pub struct Delivery {
     queue: Arc<EventQueue>,
     scratch: RefCell<Batch>,
 }
 
 impl Delivery {
-    /// Everything queued, as one new Buffer: `[n: u32][meta: n × u32][payload bytes]`
-    /// in native byte order (see `lib/events.js`).
-    fn take<'env>(&self, env: &'env Env) -> napi::Result<BufferSlice<'env>> {
+    /// Copies everything queued into `into` as `[n: u32][meta: n × u32][payload bytes]`
+    /// (native byte order) and returns its length; or, when `into` is too small, returns
+    /// minus the length it needs and keeps the batch for the next call.
+    fn take(&self, into: &mut [u8]) -> i64 {
         let mut batch = self.scratch.borrow_mut();
-        self.queue.take_into(&mut batch);
+        if batch.meta.is_empty() {
+            self.queue.take_into(&mut batch);
+        }
         let meta_bytes = batch.meta.len() * 4;
         let total = 4 + meta_bytes + batch.payload.len();
-        let mut data = std::ptr::null_mut();
-        let mut value = std::ptr::null_mut();
-        let status =
-            unsafe { napi::sys::napi_create_buffer(env.raw(), total, &mut data, &mut value) };
-        if status != napi::sys::Status::napi_ok || data.is_null() {
-            return Err(napi::Error::from_reason("cannot allocate an event buffer"));
+        if total > into.len() {
+            return -(total as i64);
         }
-        // SAFETY: `data` points at `total` writable bytes that V8 just allocated; the
-        // sources are our own vectors, which do not overlap them.
-        unsafe {
-            let out = data.cast::<u8>();
-            let n = batch.meta.len() as u32;
-            std::ptr::copy_nonoverlapping(n.to_ne_bytes().as_ptr(), out, 4);
-            std::ptr::copy_nonoverlapping(batch.meta.as_ptr().cast::<u8>(), out.add(4), meta_bytes);
-            std::ptr::copy_nonoverlapping(
-                batch.payload.as_ptr(),
-                out.add(4 + meta_bytes),
-                batch.payload.len(),
-            );
+        into[..4].copy_from_slice(&(batch.meta.len() as u32).to_ne_bytes());
+        for (chunk, word) in into[4..4 + meta_bytes].chunks_exact_mut(4).zip(&batch.meta) {
+            chunk.copy_from_slice(&word.to_ne_bytes());
         }
+        into[4 + meta_bytes..total].copy_from_slice(&batch.payload);
+        batch.payload.clear();
+        batch.meta.clear();
         // Keep small buffers for reuse; give a large one (after a big message) back.
         if batch.payload.capacity() > BATCH_BUFFER_KEEP_BYTES {
             batch.payload = Vec::new();
@@ -130,7 +125,7 @@ impl Delivery {
         if batch.meta.capacity() * 4 > BATCH_BUFFER_KEEP_BYTES {
             batch.meta = Vec::new();
         }
-        unsafe { BufferSlice::from_napi_value(env.raw(), value) }
+        total as i64
     }
 }
 

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{ArrayBuffer, BufferSlice, Either};
-use napi::Env;
 use napi_derive::napi;
 
 use crate::bindings::{event_queue, Delivery, NativeError, OnBatch};
@@ -106,10 +105,11 @@ impl NativeServer {
         false
     }
 
-    /// The events ready for JS, across connections (see `Delivery`).
+    /// Copies the events ready for JS, across connections, into `into`; see
+    /// `Delivery::take`.
     #[napi(catch_unwind)]
-    pub fn take_events<'env>(&self, env: &'env Env) -> napi::Result<BufferSlice<'env>> {
-        self.delivery.take(env)
+    pub fn take_events(&self, mut into: BufferSlice<'_>) -> i64 {
+        self.delivery.take(&mut into)
     }
 
     /// Wakes every connection sent to since the last flush, once each.
