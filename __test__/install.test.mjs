@@ -42,12 +42,26 @@ function npmCli() {
   throw new Error('npm not found on PATH');
 }
 
-/** PATH without any directory that holds cargo or rustc, and without ~/.cargo/bin; `node` first. */
-function userEnvironment(binDir) {
+/** Names of the Rust toolchain's commands, kept off the user's PATH. */
+const RUST_TOOLS = /^(?:cargo(?:-.*)?|rustc|rustdoc|rustup|rustfmt|rust-gdb|rust-lldb|rust-gdbgui|clippy-driver)$/;
+
+/**
+ * PATH without ~/.cargo/bin and without any Rust command, `node` first. A directory such
+ * as /usr/bin that holds cargo or rustc next to everything else (a distribution's Rust
+ * package) is replaced by a mirror of symlinks to all of its other entries, under `tmp`.
+ */
+function userEnvironment(binDir, tmp) {
   const cargoHome = join(homedir(), '.cargo');
   const dirs = (process.env.PATH || '')
     .split(delimiter)
-    .filter((d) => d && !d.startsWith(cargoHome) && !['cargo', 'rustc'].some((tool) => existsSync(join(d, tool))));
+    .filter((d) => d && !d.startsWith(cargoHome))
+    .map((d, i) => {
+      if (!['cargo', 'rustc'].some((tool) => existsSync(join(d, tool)))) return d;
+      const mirror = join(tmp, `path-${i}`);
+      mkdirSync(mirror, { recursive: true });
+      for (const name of readdirSync(d)) if (!RUST_TOOLS.test(name)) symlinkSync(join(d, name), join(mirror, name));
+      return mirror;
+    });
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && !['NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'CARGO_HOME', 'RUSTUP_HOME'].includes(k)),
   );
@@ -76,7 +90,7 @@ before(() => {
   const bin = join(TMP, 'bin');
   mkdirSync(bin);
   symlinkSync(process.execPath, join(bin, 'node'));
-  env = userEnvironment(bin);
+  env = userEnvironment(bin, TMP);
   project = join(TMP, 'project');
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'user-project', version: '1.0.0', private: true }, null, 2)}\n`);
