@@ -2,8 +2,9 @@
 //!
 //! Everything ready for a connection is appended to one [`Batch`]: payload bytes
 //! concatenated in one buffer, plus a flat `u32` array of `(kind, byte length, extra)`
-//! triples. JS receives a whole batch in a single threadsafe-function call and splits
-//! it. A threadsafe-function call per message costs 2.5–3 µs on this machine against
+//! triples. One threadsafe-function call announces a batch, and JS takes it whole
+//! (copied into its reused receive buffer, see `bindings::Delivery`) and splits it. A
+//! threadsafe-function call per message costs 2.5–3 µs on this machine against
 //! ~0.2 µs per message batched (issue #2), so the call is made only when a batch goes
 //! from empty to non-empty; while JS is busy, later events join the waiting batch.
 //!
