@@ -107,6 +107,13 @@ const RX_KEEP_BYTES = 2 * 1024 * 1024;
  * batches are never delivered re-entrantly.
  */
 let rx = null;
+/** A plain Uint8Array view of `rx`: slicing one is the fast way to a fresh ArrayBuffer. */
+let rxBytes = null;
+
+function newRx(bytes) {
+  rx = Buffer.allocUnsafeSlow(bytes);
+  rxBytes = new Uint8Array(rx.buffer, rx.byteOffset, rx.length);
+}
 
 /**
  * Takes the batch that `handle` (a native connection or server) announced. Returns
@@ -114,15 +121,26 @@ let rx = null;
  * the payloads, both views of the shared receive buffer, valid until the next take.
  */
 function takeBatch(handle) {
-  if (rx === null || (rx.length > RX_KEEP_BYTES)) rx = Buffer.allocUnsafeSlow(RX_SMALL_BYTES);
+  if (rx === null || rx.length > RX_KEEP_BYTES) newRx(RX_SMALL_BYTES);
   let n = handle.takeEvents(rx);
   if (n < 0) {
-    rx = Buffer.allocUnsafeSlow(Math.max(-n, 2 * rx.length));
+    newRx(Math.max(-n, 2 * rx.length));
     n = handle.takeEvents(rx);
   }
   // allocUnsafeSlow gives an unpooled buffer at offset 0, so the words are aligned.
   const count = new Uint32Array(rx.buffer, rx.byteOffset, 1)[0];
   return [new Uint32Array(rx.buffer, rx.byteOffset + 4, count), rx.subarray(4 + 4 * count, n)];
+}
+
+/**
+ * The value of a TEXT or BINARY event whose bytes are [start, end) of the payload `buf`
+ * that takeBatch returned: a string, or a fresh ArrayBuffer of exactly the payload
+ * (R59, S12).
+ */
+function messageData(kind, buf, start, end) {
+  if (kind === KIND.TEXT) return utf8(buf, start, end);
+  const base = buf.byteOffset - rx.byteOffset;
+  return arrayBufferAt(rxBytes, base + start, base + end);
 }
 
 /**
@@ -141,4 +159,4 @@ const utf8 = typeof Buffer.prototype.utf8Slice === 'function'
   ? (buf, start, end) => buf.utf8Slice(start, end)
   : (buf, start, end) => buf.toString('utf8', start, end);
 
-module.exports = { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, arrayBufferAt, takeBatch };
+module.exports = { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, takeBatch, messageData };

@@ -8,7 +8,7 @@ const native = require('./native');
 const { ERRORS, BusinessError, businessError, withDetail } = require('./errors');
 const { isObject } = require('./options');
 const { readServerConfig } = require('./server-config');
-const { KIND, Listeners, invoke, eventError, utf8, arrayBufferAt, takeBatch } = require('./events');
+const { KIND, Listeners, invoke, eventError, utf8, takeBatch, messageData } = require('./events');
 const { isSendable } = require('./payload');
 const { SendTick } = require('./tick');
 
@@ -184,7 +184,6 @@ class WebSocketServer {
     /** @type {Connection | undefined} */
     let conn;
     let acks = null;
-    let bytes;
     for (let i = 0; i < meta.length; i += 3) {
       const kind = meta[i];
       const end = offset + meta[i + 1];
@@ -205,14 +204,7 @@ class WebSocketServer {
         case KIND.BINARY: {
           const onMessage = this.#listeners.get('messageReceive');
           if (onMessage !== undefined && conn !== undefined) {
-            let data;
-            if (kind === KIND.TEXT) {
-              data = utf8(buf, offset, end);
-            } else {
-              bytes ??= new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
-              data = arrayBufferAt(bytes, offset, end);
-            }
-            invoke(onMessage, { data, clientConnection: conn.value }, undefined, 1);
+            invoke(onMessage, { data: messageData(kind, buf, offset, end), clientConnection: conn.value }, undefined, 1);
           }
           break;
         }

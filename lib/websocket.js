@@ -6,7 +6,7 @@
 const native = require('./native');
 const { ERRORS, BusinessError, businessError } = require('./errors');
 const { isObject, readOptions, OptionError } = require('./options');
-const { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, arrayBufferAt, takeBatch } = require('./events');
+const { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, takeBatch, messageData } = require('./events');
 const { isSendable } = require('./payload');
 const { SendTick } = require('./tick');
 
@@ -169,7 +169,6 @@ class WebSocket {
     const [meta, buf] = takeBatch(handle);
     let offset = 0;
     let ackRequested = false;
-    let bytes;
     for (let i = 0; i < meta.length; i += 3) {
       const kind = meta[i];
       const end = offset + meta[i + 1];
@@ -179,14 +178,7 @@ class WebSocket {
         case KIND.BINARY: {
           const onMessage = this.#listeners.get('message');
           if (onMessage !== undefined) {
-            let data;
-            if (kind === KIND.TEXT) {
-              data = utf8(buf, offset, end);
-            } else {
-              bytes ??= new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
-              data = arrayBufferAt(bytes, offset, end);
-            }
-            invoke(onMessage, undefined, data, 2);
+            invoke(onMessage, undefined, messageData(kind, buf, offset, end), 2);
             // R60: dataEnd follows every delivered message.
             this.#emit('dataEnd', undefined, undefined, 1);
           }
