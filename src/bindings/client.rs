@@ -16,7 +16,7 @@ use crate::engine::url::parse_target;
 use crate::errors::ClientError;
 use crate::runtime::client::connection::{self, ConnectConfig};
 use crate::runtime::client::tls::{ClientCertPaths, TlsOptions};
-use crate::runtime::core::command::Command;
+use crate::runtime::core::command::{Command, Payload};
 use crate::runtime::core::direct::DirectWriter;
 use crate::runtime::core::outbox::Outbox;
 
@@ -111,27 +111,33 @@ impl Drop for NativeConnection {
 
 #[napi]
 impl NativeConnection {
-    /// Sends a text frame (R43). With `direct`, a small frame on an idle plain-TCP
-    /// connection is written right here (returns `true`, see `runtime::direct`);
-    /// otherwise it is queued without waking the task (returns `false`) and JS calls
-    /// [`NativeConnection::flush`] once per tick.
-    #[napi(catch_unwind)]
-    pub fn send_text(&self, data: String, direct: bool) -> bool {
-        if direct && self.direct.try_send(true, data.as_bytes(), &self.outbox) {
+    /// Write-through when asked and possible (see `runtime::core::direct`), else queued
+    /// without waking the task; `true` = written directly.
+    fn send(&self, payload: Payload<'_>, direct: bool) -> bool {
+        if direct
+            && self
+                .direct
+                .try_send(payload.is_text(), payload.bytes(), &self.outbox)
+        {
             return true;
         }
-        self.outbox.push(Command::Text(data));
+        self.outbox.push(payload.into_command());
         false
+    }
+
+    /// Sends a text frame (R43). With `direct`, a small frame on an idle plain-TCP
+    /// connection is written right here (returns `true`); otherwise it is queued without
+    /// waking the task (returns `false`) and JS calls [`NativeConnection::flush`] once
+    /// per tick.
+    #[napi(catch_unwind)]
+    pub fn send_text(&self, data: String, direct: bool) -> bool {
+        self.send(Payload::Text(data), direct)
     }
 
     /// Sends a binary frame with a copy of the bytes (R43); see `send_text`.
     #[napi(catch_unwind)]
     pub fn send_binary(&self, data: ArrayBuffer, direct: bool) -> bool {
-        if direct && self.direct.try_send(false, &data, &self.outbox) {
-            return true;
-        }
-        self.outbox.push(Command::Binary(data.to_vec()));
-        false
+        self.send(Payload::Binary(&data), direct)
     }
 
     /// Copies the events ready for JS into `into`; see `Delivery::take`.

@@ -13,7 +13,7 @@ use napi_derive::napi;
 use crate::bindings::{event_queue, Delivery, NativeError, OnBatch};
 use crate::engine::server_config::RawServerConfig;
 use crate::errors::ServerError;
-use crate::runtime::core::command::Command;
+use crate::runtime::core::command::{Command, Payload};
 use crate::runtime::core::outbox::Outbox;
 use crate::runtime::server::{self, CertPaths, Server, StartConfig};
 
@@ -66,43 +66,39 @@ impl Drop for NativeServer {
 
 #[napi]
 impl NativeServer {
-    fn push(&self, id: u32, cmd: Command) {
-        if let Some(conn) = self.server.connection(id) {
-            if conn.outbox.push(cmd) {
-                self.dirty.borrow_mut().push(conn.outbox);
-            }
+    /// One registry lookup per send: write-through when asked and possible, else queued
+    /// (the connection's outbox joins the tick's wake-up list). A connection that has
+    /// just ended drops the frame (R45: its send already succeeded). `true` = written
+    /// directly.
+    fn send(&self, id: u32, payload: Payload<'_>, direct: bool) -> bool {
+        let Some(conn) = self.server.connection(id) else {
+            return false;
+        };
+        if direct
+            && conn
+                .direct
+                .try_send(payload.is_text(), payload.bytes(), &conn.outbox)
+        {
+            return true;
         }
+        if conn.outbox.push(payload.into_command()) {
+            self.dirty.borrow_mut().push(conn.outbox);
+        }
+        false
     }
 
     /// Sends a text frame to connection `id` (S14). With `direct`, a small frame on an
     /// idle plain-TCP connection is written right here (`true`); otherwise it is queued
-    /// for the next [`NativeServer::flush`]. A connection that has just ended drops it
-    /// (R45: its send already succeeded).
+    /// for the next [`NativeServer::flush`].
     #[napi(catch_unwind)]
     pub fn send_text(&self, id: u32, data: String, direct: bool) -> bool {
-        if direct {
-            if let Some(conn) = self.server.connection(id) {
-                if conn.direct.try_send(true, data.as_bytes(), &conn.outbox) {
-                    return true;
-                }
-            }
-        }
-        self.push(id, Command::Text(data));
-        false
+        self.send(id, Payload::Text(data), direct)
     }
 
     /// Sends a binary frame with a copy of the bytes (R43, S14); see `send_text`.
     #[napi(catch_unwind)]
     pub fn send_binary(&self, id: u32, data: ArrayBuffer, direct: bool) -> bool {
-        if direct {
-            if let Some(conn) = self.server.connection(id) {
-                if conn.direct.try_send(false, &data, &conn.outbox) {
-                    return true;
-                }
-            }
-        }
-        self.push(id, Command::Binary(data.to_vec()));
-        false
+        self.send(id, Payload::Binary(&data), direct)
     }
 
     /// Copies the events ready for JS, across connections, into `into`; see

@@ -22,6 +22,38 @@ pub enum Command {
     },
 }
 
+/// A data frame JS handed over: the bytes stay borrowed while write-through may take
+/// them, and become an owned [`Command`] only when the frame has to be queued.
+pub enum Payload<'a> {
+    /// A text frame (the string is JS's copy already).
+    Text(String),
+    /// A binary frame over JS's ArrayBuffer.
+    Binary(&'a [u8]),
+}
+
+impl Payload<'_> {
+    /// Text or binary.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Payload::Text(_))
+    }
+
+    /// The frame's payload bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Payload::Text(s) => s.as_bytes(),
+            Payload::Binary(b) => b,
+        }
+    }
+
+    /// The command that queues this frame; binary bytes are copied here (R43).
+    pub fn into_command(self) -> Command {
+        match self {
+            Payload::Text(s) => Command::Text(s),
+            Payload::Binary(b) => Command::Binary(b.to_vec()),
+        }
+    }
+}
+
 impl Command {
     /// The frame a data command becomes (`None` for control commands).
     pub fn into_message(self) -> Option<Message> {

@@ -255,7 +255,8 @@ impl EventQueue {
         }
     }
 
-    /// Called on the JS thread: everything queued so far (see [`EventQueue::take_into`]).
+    /// Everything queued so far (see [`EventQueue::take_into`]); for tests.
+    #[cfg(test)]
     pub fn take(&self) -> Batch {
         let mut out = Batch::default();
         self.take_into(&mut out);

@@ -245,7 +245,7 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let _c = tokio::net::TcpStream::connect(addr).await.unwrap();
         let (tcp, peer) = listener.accept().await.unwrap();
-        let (stop_signal, stopping) = tokio::sync::watch::channel(false);
+        let (stop_signal, _) = tokio::sync::watch::channel(false);
         let shared = Arc::new(Shared {
             registry: Registry::new(ServerLimits {
                 max_clients: 10,
@@ -254,7 +254,6 @@ mod tests {
             queue: Arc::new(EventQueue::new(Box::new(Nop))),
             tls: None,
             protocol: None,
-            stopping,
             stop_signal,
         });
         let pending = PendingHandshake::begin(&shared).unwrap();

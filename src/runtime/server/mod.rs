@@ -53,14 +53,13 @@ pub struct Shared {
     /// `config.protocol` when non-empty (S8).
     pub protocol: Option<String>,
     /// Becomes `true` when a stop begins: the listener and handshakes in flight end.
-    stopping: watch::Receiver<bool>,
     stop_signal: watch::Sender<bool>,
 }
 
 impl Shared {
     /// Resolves once a stop has begun (at once if it has).
     pub async fn until_stopping(&self) {
-        let mut stopping = self.stopping.clone();
+        let mut stopping = self.stop_signal.subscribe();
         // The guard `wait_for` returns is not `Send`: drop it here, not in a caller's
         // `select!`.
         let _ = stopping.wait_for(|s| *s).await.map(|_| ());
@@ -116,13 +115,12 @@ pub fn start(
     let local_addr = listener
         .local_addr()
         .map_err(|e| ServerError::Internal(format!("local address: {e}")))?;
-    let (stop_signal, stopping) = watch::channel(false);
+    let (stop_signal, _) = watch::channel(false);
     let shared = Arc::new(Shared {
         registry: Registry::new(limits),
         queue,
         tls,
         protocol: config.protocol.filter(|p| !p.is_empty()),
-        stopping,
         stop_signal,
     });
     log::debug!("server listening on {local_addr}");
@@ -157,10 +155,9 @@ impl Server {
 
     /// JS is gone (environment teardown): end everything without events.
     pub fn detach(&self) {
-        self.shared.registry.begin_stop();
-        self.shared.stop_signal.send_replace(true);
-        for conn in self.shared.registry.all() {
+        for conn in self.shared.registry.begin_stop() {
             conn.outbox.detach();
         }
+        self.shared.stop_signal.send_replace(true);
     }
 }

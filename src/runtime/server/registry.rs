@@ -135,11 +135,6 @@ impl Registry {
         Self::stop_complete(&mut inner)
     }
 
-    /// Every connection handle, for a teardown without JS.
-    pub fn all(&self) -> Vec<ConnHandle> {
-        self.lock().conns.values().cloned().collect()
-    }
-
     /// `true` exactly once: when stopping, not listening, and nothing is left.
     fn stop_complete(inner: &mut Inner) -> bool {
         let done = inner.stopping
