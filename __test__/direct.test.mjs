@@ -1,14 +1,20 @@
-// Write-through (src/runtime/direct.rs): the first send of a tick on an idle plain-TCP
-// connection is written by the JS thread itself. These tests try to break the byte
-// stream: direct writes mixed with queued bursts, with the I/O thread answering the
-// server's Pings at the same time, and with a full socket buffer (partial writes whose
-// tail the I/O thread must write before anything else). The `ws` server validates every
+// The write paths (src/runtime/core/direct.rs, link.rs, engine/frame.rs): the first send
+// of a tick on an idle plain-TCP connection is written by the JS thread itself; every
+// other data frame is encoded (masked) at send() and written by the I/O thread from the
+// link's queue with vectored writes, while tungstenite writes the control frames. These
+// tests try to break the byte stream: direct writes mixed with queued bursts and large
+// frames, with the I/O thread answering the peer's Pings at the same time, with a full
+// socket buffer (partial writes whose tail must go out before anything else), close()
+// during a large send, over TLS and from the server role. The `ws` peer validates every
 // frame (masking, lengths, UTF-8), so a corrupted stream closes with 1002/1007.
-import { describe, it, after } from 'node:test';
+import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { setImmediate as tick } from 'node:timers/promises';
-import { startEchoServer, waitUntil } from './helpers/servers.mjs';
+import { startEchoServer, startTlsEchoServer, waitUntil, delay } from './helpers/servers.mjs';
 import { openSession, endSession } from './helpers/client.mjs';
+import { makeTestPki, pem } from './helpers/certs.mjs';
+import { startServer, wsClient } from './helpers/server.mjs';
 
 describe('write-through sends', () => {
   const servers = [];
@@ -17,10 +23,11 @@ describe('write-through sends', () => {
   });
 
   /** A server that records messages in order and pings the client every 1 ms. */
-  async function recordingServer({ pause = false } = {}) {
+  async function recordingServer({ pause = false, tls = null } = {}) {
     const got = [];
     const state = { socket: null, closes: [] };
-    const server = await startEchoServer({
+    const start = tls ? (o) => startTlsEchoServer(tls, o) : startEchoServer;
+    const server = await start({
       onConnection(socket) {
         state.socket = socket;
         if (pause) socket._socket.pause();
@@ -108,6 +115,122 @@ describe('write-through sends', () => {
       assert.deepEqual(state.closes, [4001]);
     } finally {
       await endSession(t);
+    }
+  });
+
+  let pki;
+  before(() => {
+    pki = makeTestPki();
+  });
+  after(() => pki?.cleanup());
+
+  /**
+   * Sends a mix of what takes each write path, tick by tick: single small frames (direct),
+   * bursts (queued, coalesced), 300 KiB and 2 MiB binary frames and 100 KiB text frames
+   * (queued whole, partly written while the socket is full). Returns what the peer should
+   * receive, in order.
+   */
+  async function sendMix(send, rounds) {
+    const expected = [];
+    for (let i = 0; i < rounds; i++) {
+      const kind = i % 7;
+      if (kind === 0) {
+        for (let j = 0; j < 20; j++) {
+          const m = `burst ${i}.${j}`;
+          send(m);
+          expected.push(m);
+        }
+      } else if (kind === 1 || kind === 4) {
+        const bytes = Buffer.alloc(kind === 1 ? 300 * 1024 : 2 * 1024 * 1024, i & 0xff);
+        bytes.writeUInt32BE(i, 0);
+        send(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+        expected.push(bytes);
+      } else if (kind === 2) {
+        const m = `${i} ${'é'.repeat(50 * 1024)}`;
+        send(m);
+        expected.push(m);
+      } else {
+        const m = `single ${i}`;
+        send(m);
+        expected.push(m);
+      }
+      await tick();
+    }
+    return expected;
+  }
+
+  function assertSameMessages(got, expected) {
+    assert.equal(got.length, expected.length);
+    for (let i = 0; i < expected.length; i++) {
+      if (typeof expected[i] === 'string') assert.ok(got[i] === expected[i], `message ${i} (text) intact and in order`);
+      else assert.ok(Buffer.isBuffer(got[i]) && got[i].equals(expected[i]), `message ${i} (binary) intact and in order`);
+    }
+  }
+
+  for (const tls of [false, true]) {
+    const scheme = tls ? 'wss' : 'ws';
+    it(`${scheme}: large encoded frames, bursts and direct sends stay in order through a full socket and Pings`, async () => {
+      const { server, got, state } = await recordingServer({ pause: true, tls: tls ? pem(pki.local) : null });
+      const t = await openSession(server.url, tls ? { caPath: pki.ca.cert } : undefined);
+      try {
+        const sending = sendMix((m) => t.ws.send(m), 70);
+        // The peer reads nothing for a while: writes go partial and the queue backs up.
+        await delay(300);
+        state.socket._socket.resume();
+        const expected = await sending;
+        await waitUntil(() => got.length >= expected.length, { timeout: 20_000, label: `${expected.length} messages` });
+        assertSameMessages(got, expected);
+        assert.deepEqual(state.closes, [], 'the server saw a valid stream throughout');
+        assert.deepEqual(t.rec.of('error'), []);
+      } finally {
+        await endSession(t);
+      }
+    });
+  }
+
+  it('close() during a large send: the whole message, then the close frame', async () => {
+    const { server, got, state } = await recordingServer({ pause: true });
+    const t = await openSession(server.url);
+    try {
+      // Just under the R42 send limit (5 242 864 B), far past what the socket buffers take.
+      const bytes = Buffer.alloc(5_000_000, 0x5a);
+      bytes.writeUInt32BE(0xdeadbeef, bytes.length - 4);
+      t.ws.send(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+      await delay(50);
+      t.ws.close({ code: 4002, reason: 'after the big one' });
+      await delay(200);
+      state.socket._socket.resume();
+      const close = await t.rec.waitFor('close', 10_000);
+      assert.deepEqual(close.value, { code: 4002, reason: 'after the big one' });
+      await waitUntil(() => state.closes.length === 1, { label: 'server close' });
+      assert.equal(got.length, 1);
+      assert.ok(got[0].equals(bytes), 'the 5 MB message arrived whole before the close frame');
+      assert.deepEqual(state.closes, [4002]);
+    } finally {
+      await endSession(t);
+    }
+  });
+
+  it('server role: unmasked frames of every size stay in order while the client pings and pauses', async () => {
+    const s = await startServer();
+    const client = await wsClient(s.url);
+    const timer = setInterval(() => client.ping('p'), 1);
+    try {
+      const { conn } = await s.rec.next('connect');
+      client._socket.pause();
+      const sending = sendMix((m) => s.server.send(m, conn), 70);
+      await delay(300);
+      client._socket.resume();
+      const expected = await sending;
+      await waitUntil(() => client.received.length >= expected.length, { timeout: 20_000, label: 'messages' });
+      assertSameMessages(client.received, expected);
+      assert.equal(client.closedWith, undefined, 'the client saw a valid stream');
+      assert.deepEqual(s.rec.of('error'), []);
+    } finally {
+      clearInterval(timer);
+      client.close();
+      await once(client, 'close');
+      await s.stop();
     }
   });
 });

@@ -1,13 +1,17 @@
 // One measurement in a fresh process, so that no client inherits another's JIT state,
 // heap or native threads. Spawned by bench/run.mjs:
 //
-//   node --expose-gc bench/client.mjs <client> <scenario> <ws://host:port> '<params JSON>'
+//   node --expose-gc bench/client.mjs <client> <scenario> <ws://host:port | wss://host:port> '<params JSON>'
 //
 // Prints one JSON line on stdout: { client, scenario, metrics: {...}, cpuUs, ... }, or
 // { error } with exit code 1. CPU time is process.cpuUsage() (user + system, every
 // thread of the process — the addon's I/O thread included) over the measured interval,
-// divided by the number of messages (or connections for scenario f).
+// divided by the number of messages (or connections for scenarios f and h).
+//
+// For wss, params.caPath names the PEM certificate of the bench server (self-signed, made
+// by run.mjs): every client trusts it the way its own API offers, and only it.
 
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -27,20 +31,24 @@ setTimeout(() => fail(new Error(`client timeout after ${params.timeoutMs} ms`)),
 // Each adapter opens one connection and calls h.open(), h.message(data), h.close(code),
 // h.error(err). Text is delivered as a string and binary as bytes by every adapter, so
 // every client does the work an application needs before it can use a message.
+// `caPath` (wss only, else undefined) is set up once per process, outside any measurement.
 const ADAPTERS = {
-  ohos() {
+  ohos(caPath) {
     const webSocket = require('../index.js');
+    // caPath: the certificates in that file become the only trust anchors (spec R27).
+    const options = caPath ? { caPath } : undefined;
     return (url, h) => {
       const ws = webSocket.createWebSocket();
       ws.on('open', () => h.open());
       ws.on('message', (_err, data) => h.message(data));
       ws.on('close', (_err, v) => h.close(v.code));
       ws.on('error', (err) => h.error(err));
-      ws.connect(url);
+      if (options) ws.connect(url, options);
+      else ws.connect(url);
       return { send: (d) => ws.send(d), close: () => ws.close() };
     };
   },
-  ws() {
+  ws(caPath) {
     // run.mjs sets WS_NO_BUFFER_UTIL=1 for plain `ws`; `ws+bufferutil` runs without it.
     const WebSocket = require('ws');
     // ws loads bufferutil at require time when it can; check which variant we really got.
@@ -48,8 +56,10 @@ const ADAPTERS = {
     if (withBufferUtil !== (clientName === 'ws+bufferutil')) {
       fail(new Error(withBufferUtil ? 'bufferutil loaded for plain ws' : 'ws did not load bufferutil'));
     }
+    // ws hands `ca` to Node's tls.connect; like caPath, it replaces the default roots.
+    const ca = caPath ? readFileSync(caPath) : undefined;
     return (url, h) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false });
+      const ws = new WebSocket(url, { perMessageDeflate: false, ca });
       // The output type this addon has to produce (R59): one ArrayBuffer per message.
       if (clientName === 'ws+arraybuffer') ws.binaryType = 'arraybuffer';
       ws.on('open', () => h.open());
@@ -60,10 +70,14 @@ const ADAPTERS = {
       return { send: (d) => ws.send(d), close: () => ws.close() };
     };
   },
-  undici() {
-    const { WebSocket } = require('undici');
+  undici(caPath) {
+    const { Agent, WebSocket } = require('undici');
+    // One dispatcher for the process, as an application would keep one: its connector
+    // verifies against `ca` only. (Its TLS session cache resumes nothing here: the bench
+    // server sees only full handshakes from every client, see run.mjs (h).)
+    const dispatcher = caPath ? new Agent({ connect: { ca: readFileSync(caPath) } }) : undefined;
     return (url, h) => {
-      const ws = new WebSocket(url);
+      const ws = dispatcher ? new WebSocket(url, { dispatcher }) : new WebSocket(url);
       // The default 'blob' would make every binary message an async read.
       ws.binaryType = 'arraybuffer';
       ws.onopen = () => h.open();
@@ -78,7 +92,7 @@ ADAPTERS['ws+bufferutil'] = ADAPTERS.ws;
 ADAPTERS['ws+arraybuffer'] = ADAPTERS.ws;
 
 if (!ADAPTERS[clientName]) fail(new Error(`unknown client ${clientName}`));
-const open = ADAPTERS[clientName]();
+const open = ADAPTERS[clientName](params.caPath);
 
 const now = () => performance.now();
 const cpuMicros = (c0) => {
@@ -292,6 +306,46 @@ function connections({ conns }) {
   }
 }
 
+// (h): `count` connections (after `warmup` more), `concurrency` at a time, each opened,
+// one `size` B text echoed and closed; the next one starts on the previous one's 'close',
+// so a connection's whole life — TCP, TLS and WebSocket handshakes, the close handshake —
+// is in the rate.
+function handshakes({ count, warmup, size, concurrency }) {
+  const payload = 'x'.repeat(size);
+  const total = warmup + count;
+  let started = 0;
+  let finished = 0;
+  let t0 = now();
+  let c0 = process.cpuUsage();
+  const next = () => {
+    if (started === total) return;
+    started++;
+    let echoed = false;
+    let conn = null;
+    conn = open(`${baseUrl}/echo`, {
+      open: () => conn.send(payload),
+      message: (d) => {
+        if (d !== payload) fail(new Error('wrong echo'));
+        echoed = true;
+        conn.close();
+      },
+      close: (code) => {
+        if (!echoed) fail(new Error(`closed before the echo (code ${code})`));
+        finished++;
+        if (finished === warmup) {
+          t0 = now();
+          c0 = process.cpuUsage();
+        }
+        if (finished < total) return next();
+        const secs = (now() - t0) / 1000;
+        done({ metrics: { connRate: count / secs }, cpuUs: cpuMicros(c0) / count, seconds: secs });
+      },
+      error: (err) => fail(err),
+    });
+  };
+  for (let k = 0; k < concurrency; k++) next();
+}
+
 // Proves a client can connect, echo both message types and close (run.mjs skips a
 // client that fails this, e.g. an undici that does not run on this Node).
 function probe() {
@@ -325,6 +379,11 @@ const SCENARIOS = {
   'g-slow': () => receive({ ...params, binary: true }),
   'e-sink': () => send(params),
   'f-conns': () => connections(params),
+  // The same logic over wss (run.mjs passes the TLS URL and params.caPath).
+  'a-echo-tls': () => echoWindow({ ...params, binary: false }),
+  'b-latency-tls': () => latency(params),
+  'c-64k-tls': () => echoWindow({ ...params, binary: true }),
+  'h-handshake-tls': () => handshakes(params),
 };
 if (!SCENARIOS[scenario]) fail(new Error(`unknown scenario ${scenario}`));
 SCENARIOS[scenario]();

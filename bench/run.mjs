@@ -1,5 +1,8 @@
 // `npm run bench`: the client scenarios of issue #5 for every client (bench/client.mjs
-// against the Rust bench server) and the server scenarios of issue #8 for every server
+// against the Rust bench server), their wss variants (a-echo-tls, b-latency-tls,
+// c-64k-tls) and the wss handshake rate (h-handshake-tls) against the bench server's TLS
+// listener, with a self-signed certificate made for the run by the `openssl` CLI (without
+// it the TLS scenarios are skipped), and the server scenarios of issue #8 for every server
 // (bench/server-scenarios.mjs: a server app driven by the Rust load generator). Each
 // measurement runs in fresh processes, subjects alternating round by round so that slow
 // drifts of a shared, noisy machine hit all of them alike. Prints one table per scenario
@@ -7,7 +10,7 @@
 // bench/results/latest.json, latest.md and chart.svg.
 //
 //   node bench/run.mjs [--quick] [--rounds N] [--clients ohos,ws,...|none]
-//       [--servers ohos,ws,ws+bufferutil|none] [--scenarios a-echo,s1-echo,...]
+//       [--servers ohos,ws,ws+bufferutil|none] [--scenarios a-echo,a-echo-tls,h-handshake-tls,s1-echo,...]
 //       [--env KEY=VALUE]... [--out NAME]
 //
 // --env adds a variable to every client and server app process (all subjects alike); a
@@ -17,7 +20,7 @@
 // Only ratios measured in one run mean anything: never compare figures across runs.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,7 +59,9 @@ for (let i = 0; i < argv.length; i++) {
 if (!Number.isInteger(opt.rounds) || opt.rounds < 1) usage('--rounds must be a positive integer');
 function usage(msg) {
   console.error(`${msg}\nusage: node bench/run.mjs [--quick] [--rounds N] [--clients a,b|none] [--servers a,b|none]
-       [--scenarios x,y] [--env KEY=VALUE]... [--out NAME]`);
+       [--scenarios x,y] [--env KEY=VALUE]... [--out NAME]
+scenarios: client a-echo b-latency c-64k c-1m d-text d-binary g-slow e-sink f-conns,
+  over wss a-echo-tls b-latency-tls c-64k-tls h-handshake-tls; server s1-echo s2-fanout s3-large s4-open`);
   process.exit(2);
 }
 
@@ -72,6 +77,7 @@ const M = {
   openMs: { key: 'openMs', label: 'all open, ms', better: 'lower', fmt: (v) => int(v) },
   rssKiB: { key: 'rssKiB', label: 'RSS KiB/conn', better: 'lower', fmt: (v) => v.toFixed(1) },
   peakMiB: { key: 'peakMiB', label: 'peak RSS MiB', better: 'lower', fmt: (v) => v.toFixed(1) },
+  connRate: { key: 'connRate', label: 'conns/s', better: 'higher', fmt: (v) => int(v) },
 };
 
 // full / quick parameters. Counts for (c) are chosen so one run takes ~1–3 s here.
@@ -159,12 +165,69 @@ const SCENARIOS = [
     full: { conns: 2000 },
     quick: { conns: 500 },
   },
+  // wss: `tls: true` points the client at the bench server's TLS listener and hands it the
+  // run's certificate (ours as caPath, ws as `ca`, undici through an Agent's `connect.ca`).
+  // Parameters are those of the plain scenarios, so TLS cost is what tells them apart.
+  {
+    id: 'a-echo-tls',
+    tls: true,
+    title: (p) => `(a) wss echo, 1 connection, ${int(p.count)} × ${p.size} B text, ≤ ${int(p.window)} in flight`,
+    metrics: [M.rate],
+    chart: ['(a) echo wss'],
+    cpu: 'µs/msg',
+    targets: [{ metric: 'rate', vs: 'ws', op: '>=', value: 2 }],
+    full: { count: 200_000, size: 32, window: 1000 },
+    quick: { count: 20_000, size: 32, window: 1000 },
+  },
+  {
+    id: 'b-latency-tls',
+    tls: true,
+    title: (p) => `(b) wss, ${int(p.count)} sequential round trips of ${p.size} B text (after ${int(p.warmup)} warm-up)`,
+    metrics: [M.p50, M.p99],
+    chart: ['(b) p50 wss', '(b) p99 wss'],
+    cpu: 'µs/rtt',
+    versus: ['ws', 'ws+bufferutil'],
+    targets: [
+      { metric: 'p50', vs: 'ws+bufferutil', op: '<=', value: 1.0 },
+      { metric: 'p99', vs: 'ws+bufferutil', op: '<=', value: 0.9 },
+    ],
+    full: { count: 20_000, warmup: 1000, size: 32 },
+    quick: { count: 2000, warmup: 200, size: 32 },
+  },
+  {
+    id: 'c-64k-tls',
+    tls: true,
+    title: (p) => `(c) wss echo of ${int(p.count)} × 64 KiB binary, ≤ ${p.window} in flight (MB/s of echoed payload)`,
+    metrics: [M.mbps],
+    chart: ['(c) 64 KiB wss'],
+    cpu: 'µs/msg',
+    versus: ['ws', 'ws+bufferutil'],
+    targets: [{ metric: 'mbps', vs: 'ws+bufferutil', op: '>=', value: 1.3 }],
+    full: { count: 20_000, size: 65_536, window: 16 },
+    quick: { count: 1000, size: 65_536, window: 16 },
+  },
+  {
+    id: 'h-handshake-tls',
+    tls: true,
+    title: (p) =>
+      `(h) wss handshake rate: ${int(p.count)} connections (after ${int(p.warmup)} warm-up), ${p.concurrency === 1 ? 'one at a time' : `${p.concurrency} at a time`}, each opened, one ${p.size} B text echoed, closed`,
+    // One at a time: each client is CPU-bound through a connection's life here (CPU per
+    // connection ≈ its wall time for ws and undici, ~80 % for ours, no timer waited on),
+    // so concurrency would only add the two cores' contention. Every handshake is a full
+    // one (TLS 1.3; no client resumes a session: BENCH_SERVER_DEBUG=1 prints each).
+    metrics: [M.connRate],
+    chart: ['(h) wss handshakes'],
+    cpu: 'µs/conn',
+    targets: [{ metric: 'connRate', vs: 'ws', op: '>=', value: 3 }],
+    full: { count: 2000, warmup: 50, size: 32, concurrency: 1 },
+    quick: { count: 200, warmup: 20, size: 32, concurrency: 1 },
+  },
 ];
 
 const clients = opt.clients ?? CLIENTS;
 const servers = opt.servers ?? SERVERS;
 const pick = (all) => (opt.scenarios ? all.filter((s) => opt.scenarios.includes(s.id)) : all);
-const scenarios = pick(SCENARIOS);
+let scenarios = pick(SCENARIOS);
 const serverScenarios = pick(SERVER_SCENARIOS);
 const baseOf = (name) => {
   try {
@@ -213,31 +276,62 @@ if (!['bench-server', 'loadgen'].every((b) => existsSync(path.join(here, 'server
 }
 sh('cargo', ['build', '--release', '--quiet', '--manifest-path', manifest], 'building bench/server');
 
+// ---------- TLS: a certificate for this run ----------
+// A fresh self-signed ECDSA P-256 certificate for 127.0.0.1 (and localhost), valid two
+// days, in a temporary directory removed at exit. It is the only trust anchor each client
+// is given; the bench server presents it on its TLS listener.
+const TLS_CERT_DAYS = 2;
+let tlsFiles = null;
+process.on('exit', () => {
+  if (tlsFiles) rmSync(tlsFiles.dir, { recursive: true, force: true });
+});
+function makeCertificate() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ohos-ws-bench-'));
+  const files = { dir, cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-days', String(TLS_CERT_DAYS), '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout', files.key, '-out', files.cert], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status === 0) return files;
+  rmSync(dir, { recursive: true, force: true });
+  const why = r.error?.code === 'ENOENT' ? 'the openssl command is not installed' : `openssl failed: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}`;
+  console.log(`bench: ${why}; skipping the TLS scenarios (${scenarios.filter((s) => s.tls).map((s) => s.id).join(', ')})`);
+  return null;
+}
+if (clients.length && scenarios.some((s) => s.tls)) {
+  tlsFiles = makeCertificate();
+  if (!tlsFiles) scenarios = scenarios.filter((s) => !s.tls);
+}
+
 const hardNoFile = Number(spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim()) || Infinity;
 const softNoFile = Number(spawnSync('sh', ['-c', 'ulimit -Sn'], { encoding: 'utf8' }).stdout.trim()) || Infinity;
 
-async function startServer() {
+/** Starts the bench server; resolves with its ws:// URL and, given `tls` files, the
+ * wss:// URL of its TLS listener (127.0.0.1, a name the certificate holds). */
+async function startServer(tls) {
   // Rust does not raise its soft descriptor limit (Node does, at start-up): do it for
   // the server so that (f) is not limited on its side by a low soft limit.
   const bin = path.join(here, 'server', 'target', 'release', 'bench-server');
-  server = spawn('sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0"', bin], {
+  const args = tls ? ['--tls', tls.cert, tls.key] : [];
+  server = spawn('sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', bin, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const port = await new Promise((resolve, reject) => {
+  // One line: "PORT", or "PORT TLS_PORT" with --tls.
+  const [port, tlsPort] = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('bench server did not report its port')), 10_000);
     let out = '';
     server.stdout.on('data', (d) => {
       out += d;
-      const m = /^(\d+)\n/.exec(out);
+      const m = /^(\d+)(?: (\d+))?\n/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve(Number(m[1]));
+        if (tls && !m[2]) return reject(new Error('bench server reported no TLS port'));
+        resolve([Number(m[1]), m[2] && Number(m[2])]);
       }
     });
     server.on('exit', (code) => reject(new Error(`bench server exited (${code})`)));
   });
   server.stdout.resume();
-  return `ws://127.0.0.1:${port}`;
+  return { url: `ws://127.0.0.1:${port}`, tlsUrl: tlsPort ? `wss://127.0.0.1:${tlsPort}` : null };
 }
 
 /** Runs one client process; resolves with its JSON line, or { error }. */
@@ -250,17 +344,20 @@ function runClient(client, scenario, url, params) {
 /** The client half: one bench server for every client process. */
 function clientPart() {
   let url = null;
+  let tlsUrl = null;
   return {
     kind: 'client',
     async setup() {
-      url = await startServer();
-      return `bench server ${url}`;
+      ({ url, tlsUrl } = await startServer(tlsFiles));
+      return `bench server ${url}${tlsUrl ? ` and ${tlsUrl}` : ''}`;
     },
     async probe(client) {
       const r = await runClient(client, 'probe', url, {});
       return r.error ? r.error.split('\n')[0] : null;
     },
-    measure: (client, sc, params) => runClient(client, sc.id, url, params),
+    measure: (client, sc, params) => (sc.tls
+      ? runClient(client, sc.id, tlsUrl, { ...params, caPath: tlsFiles.cert })
+      : runClient(client, sc.id, url, params)),
     // Gone before the server scenarios start, so it takes nothing from them.
     teardown: stopBenchServer,
   };
@@ -444,7 +541,7 @@ machine.loadavgEnd = os.loadavg().map((x) => +x.toFixed(2));
 const header = [
   `${opt.quick ? 'Quick smoke run' : 'Run'} of ${started.toISOString()}: ${opt.rounds} rounds${envNote}.`,
   ...parts.map((p) => (p.kind === 'client'
-    ? `Client scenarios: clients alternating ${p.active.join(' → ')} against the Rust bench server, each run a fresh process; CPU = client process CPU time (user + system, all threads).`
+    ? `Client scenarios: clients alternating ${p.active.join(' → ')} against the Rust bench server${p.scenarios.some((sc) => sc.tls) ? " (wss: its rustls listener, a self-signed ECDSA P-256 certificate as each client's only trust anchor)" : ''}, each run a fresh process; CPU = client process CPU time (user + system, all threads).`
     : `Server scenarios: servers alternating ${p.active.join(' → ')}, each run a fresh server process loaded by the Rust load generator (its own process, sources 127.0.0.1–10); CPU = process CPU time of the server, and of the load generator.`)),
   `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, ${machine.os}, Node ${machine.node}; load average ${machine.loadavgStart.join(' ')} at start, ${machine.loadavgEnd.join(' ')} at end.`,
   '× ws = median of the subject ÷ median of plain ws (ws without bufferutil); × ws+bu = ÷ median of ws + bufferutil.',

@@ -19,7 +19,14 @@ const KIND = Object.freeze({
   CONNECTED: 11,
   REFUSED: 12,
   STOPPED: 13,
+  LARGE_TEXT: 14,
+  LARGE_BINARY: 15,
 });
+
+/** Whether `kind` is one of the four message kinds. */
+function isMessage(kind) {
+  return kind === KIND.TEXT || kind === KIND.BINARY || kind === KIND.LARGE_TEXT || kind === KIND.LARGE_BINARY;
+}
 
 /** R53: the event types a client listens to. */
 const CLIENT_EVENTS = new Set(['open', 'openInfo', 'message', 'close', 'error', 'dataEnd', 'headerReceive']);
@@ -133,11 +140,15 @@ function takeBatch(handle) {
 }
 
 /**
- * The value of a TEXT or BINARY event whose bytes are [start, end) of the payload `buf`
- * that takeBatch returned: a string, or a fresh ArrayBuffer of exactly the payload
- * (R59, S12).
+ * The value of a message event of a batch of `handle`: a string, or a fresh ArrayBuffer
+ * of exactly the payload (R59, S12). TEXT and BINARY bytes are [start, end) of the
+ * payload `buf` that takeBatch returned; the LARGE_* ones are taken from `handle`, in
+ * order, so every one of those must be taken, listener or not
+ * (src/runtime/core/events.rs). `undefined` when not `wanted` (nobody listens).
  */
-function messageData(kind, buf, start, end) {
+function messageData(handle, kind, buf, start, end, wanted) {
+  if (kind === KIND.LARGE_TEXT || kind === KIND.LARGE_BINARY) return handle.takeLarge();
+  if (!wanted) return undefined;
   if (kind === KIND.TEXT) return utf8(buf, start, end);
   const base = buf.byteOffset - rx.byteOffset;
   return arrayBufferAt(rxBytes, base + start, base + end);
@@ -159,4 +170,4 @@ const utf8 = typeof Buffer.prototype.utf8Slice === 'function'
   ? (buf, start, end) => buf.utf8Slice(start, end)
   : (buf, start, end) => buf.toString('utf8', start, end);
 
-module.exports = { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, takeBatch, messageData };
+module.exports = { KIND, isMessage, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, takeBatch, messageData };

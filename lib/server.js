@@ -201,10 +201,14 @@ class WebSocketServer {
           this.#emit('connect', conn.value);
           break;
         case KIND.TEXT:
-        case KIND.BINARY: {
+        case KIND.BINARY:
+        case KIND.LARGE_TEXT:
+        case KIND.LARGE_BINARY: {
           const onMessage = this.#listeners.get('messageReceive');
-          if (onMessage !== undefined && conn !== undefined) {
-            invoke(onMessage, { data: messageData(kind, buf, offset, end), clientConnection: conn.value }, undefined, 1);
+          const wanted = onMessage !== undefined && conn !== undefined;
+          const data = messageData(handle, kind, buf, offset, end, wanted);
+          if (wanted) {
+            invoke(onMessage, { data, clientConnection: conn.value }, undefined, 1);
           }
           break;
         }

@@ -175,10 +175,13 @@ class WebSocket {
       const extra = meta[i + 2];
       switch (kind) {
         case KIND.TEXT:
-        case KIND.BINARY: {
+        case KIND.BINARY:
+        case KIND.LARGE_TEXT:
+        case KIND.LARGE_BINARY: {
           const onMessage = this.#listeners.get('message');
+          const data = messageData(handle, kind, buf, offset, end, onMessage !== undefined);
           if (onMessage !== undefined) {
-            invoke(onMessage, undefined, messageData(kind, buf, offset, end), 2);
+            invoke(onMessage, undefined, data, 2);
             // R60: dataEnd follows every delivered message.
             this.#emit('dataEnd', undefined, undefined, 1);
           }

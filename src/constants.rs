@@ -26,6 +26,11 @@ pub const RECEIVE_HIGH_WATER_BYTES: usize = 1024 * 1024;
 /// by a big message) is freed instead, so idle connections stay small.
 pub const BATCH_BUFFER_KEEP_BYTES: usize = 64 * 1024;
 
+/// Received messages of this many bytes or more reach JS out of band, each as an external
+/// ArrayBuffer over the received bytes (or a string made from them) instead of through
+/// the batch buffer (issue #10, large messages; one fresh ArrayBuffer per message, R59).
+pub const LARGE_MESSAGE_MIN_BYTES: usize = 32 * 1024;
+
 /// Default heartbeat: seconds between Pings (R35, R67).
 pub const PING_INTERVAL_DEFAULT_SECS: u32 = 30;
 

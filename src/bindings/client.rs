@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{ArrayBuffer, BufferSlice, Either};
+use napi::Env;
 use napi_derive::napi;
 
-use crate::bindings::{event_queue, Delivery, NativeError, OnBatch};
+use crate::bindings::{event_queue, Delivery, LargeValue, NativeError, OnBatch};
 use crate::engine::handshake::RequestOptions;
 use crate::engine::heartbeat;
 use crate::engine::proxy::{HttpProxy, ProxySetting};
@@ -114,14 +115,11 @@ impl NativeConnection {
     /// Write-through when asked and possible (see `runtime::core::direct`), else queued
     /// without waking the task; `true` = written directly.
     fn send(&self, payload: Payload<'_>, direct: bool) -> bool {
-        if direct
-            && self
-                .direct
-                .try_send(payload.is_text(), payload.bytes(), &self.outbox)
-        {
+        if direct && self.direct.try_send(&payload, &self.outbox) {
             return true;
         }
-        self.outbox.push(payload.into_command());
+        self.outbox
+            .push(Command::Frame(self.direct.encode(&payload)));
         false
     }
 
@@ -144,6 +142,13 @@ impl NativeConnection {
     #[napi(catch_unwind)]
     pub fn take_events(&self, mut into: BufferSlice<'_>) -> i64 {
         self.delivery.take(&mut into)
+    }
+
+    /// The next out-of-band message (`LARGE_TEXT` / `LARGE_BINARY`) of the batch just
+    /// taken, in order.
+    #[napi(catch_unwind)]
+    pub fn take_large<'env>(&self, env: &'env Env) -> napi::Result<LargeValue<'env>> {
+        self.delivery.take_large(env)
     }
 
     /// Wakes the connection task for everything queued so far.

@@ -8,16 +8,18 @@ pub mod client;
 pub mod server;
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::Function;
+use napi::bindgen_prelude::{ArrayBuffer, Either, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
+use napi::{Env, JsString};
 use napi_derive::napi;
 
 use crate::constants::BATCH_BUFFER_KEEP_BYTES;
 use crate::errors::{ClientError, ServerError};
-use crate::runtime::core::events::{Batch, EventQueue, Notifier};
+use crate::runtime::core::events::{Batch, EventQueue, Large, Notifier};
 
 /// A refused call, as BusinessError data (spec table (d)).
 #[napi(object)]
@@ -78,6 +80,7 @@ fn event_queue(on_batch: OnBatch<'_>) -> napi::Result<(Arc<EventQueue>, Delivery
     let delivery = Delivery {
         queue: queue.clone(),
         scratch: RefCell::new(Batch::default()),
+        large: RefCell::new(VecDeque::new()),
     };
     Ok((queue, delivery))
 }
@@ -95,7 +98,12 @@ fn event_queue(on_batch: OnBatch<'_>) -> napi::Result<(Arc<EventQueue>, Delivery
 pub struct Delivery {
     queue: Arc<EventQueue>,
     scratch: RefCell<Batch>,
+    /// The out-of-band messages of the batch JS is dispatching, in order.
+    large: RefCell<VecDeque<Large>>,
 }
+
+/// What `takeLarge()` returns: a string, or a fresh ArrayBuffer (R59).
+pub type LargeValue<'env> = Either<JsString<'env>, ArrayBuffer<'env>>;
 
 impl Delivery {
     /// Copies everything queued into `into` as `[n: u32][meta: n × u32][payload bytes]`
@@ -116,8 +124,10 @@ impl Delivery {
             chunk.copy_from_slice(&word.to_ne_bytes());
         }
         into[4 + meta_bytes..total].copy_from_slice(&batch.payload);
-        batch.payload.clear();
-        batch.meta.clear();
+        // JS takes every LARGE_* message while it dispatches this batch; anything left of
+        // the previous one (a throwing dispatch) is dropped rather than misdelivered.
+        std::mem::swap(&mut *self.large.borrow_mut(), &mut batch.large);
+        batch.clear();
         // Keep small buffers for reuse; give a large one (after a big message) back.
         if batch.payload.capacity() > BATCH_BUFFER_KEEP_BYTES {
             batch.payload = Vec::new();
@@ -126,6 +136,30 @@ impl Delivery {
             batch.meta = Vec::new();
         }
         total as i64
+    }
+
+    /// The next out-of-band message of the batch being dispatched. A binary one becomes
+    /// an external ArrayBuffer over the received bytes when they are ours alone, else
+    /// over one copy of them; where a runtime refuses external buffers (Electron),
+    /// napi-rs copies them into a V8 one instead.
+    fn take_large<'env>(&self, env: &'env Env) -> napi::Result<LargeValue<'env>> {
+        let Some(message) = self.large.borrow_mut().pop_front() else {
+            return Err(napi::Error::from_reason("no large message is waiting"));
+        };
+        match message {
+            Large::Text(text) => env.create_string(text.as_str()).map(Either::A),
+            Large::Binary(bytes) => match bytes.try_into_mut() {
+                Ok(mut owned) => {
+                    let (data, len) = (owned.as_mut_ptr(), owned.len());
+                    // SAFETY: `data`/`len` describe `owned`'s bytes, which the finalizer
+                    // owns (moving a BytesMut does not move its heap buffer) and frees
+                    // only when V8 collects the ArrayBuffer; nothing else refers to them.
+                    unsafe { ArrayBuffer::from_external(env, data, len, owned, |_, b| drop(b)) }
+                        .map(Either::B)
+                }
+                Err(shared) => ArrayBuffer::from_data(env, shared.to_vec()).map(Either::B),
+            },
+        }
     }
 }
 

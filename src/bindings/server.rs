@@ -8,9 +8,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{ArrayBuffer, BufferSlice, Either};
+use napi::Env;
 use napi_derive::napi;
 
-use crate::bindings::{event_queue, Delivery, NativeError, OnBatch};
+use crate::bindings::{event_queue, Delivery, LargeValue, NativeError, OnBatch};
 use crate::engine::server_config::RawServerConfig;
 use crate::errors::ServerError;
 use crate::runtime::core::command::{Command, Payload};
@@ -74,14 +75,13 @@ impl NativeServer {
         let Some(conn) = self.server.connection(id) else {
             return false;
         };
-        if direct
-            && conn
-                .direct
-                .try_send(payload.is_text(), payload.bytes(), &conn.outbox)
-        {
+        if direct && conn.direct.try_send(&payload, &conn.outbox) {
             return true;
         }
-        if conn.outbox.push(payload.into_command()) {
+        if conn
+            .outbox
+            .push(Command::Frame(conn.direct.encode(&payload)))
+        {
             self.dirty.borrow_mut().push(conn.outbox);
         }
         false
@@ -106,6 +106,13 @@ impl NativeServer {
     #[napi(catch_unwind)]
     pub fn take_events(&self, mut into: BufferSlice<'_>) -> i64 {
         self.delivery.take(&mut into)
+    }
+
+    /// The next out-of-band message (`LARGE_TEXT` / `LARGE_BINARY`) of the batch just
+    /// taken, in order.
+    #[napi(catch_unwind)]
+    pub fn take_large<'env>(&self, env: &'env Env) -> napi::Result<LargeValue<'env>> {
+        self.delivery.take_large(env)
     }
 
     /// Wakes every connection sent to since the last flush, once each.

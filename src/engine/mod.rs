@@ -1,9 +1,10 @@
 //! The engine: pure protocol logic with no I/O and no napi types, unit-tested with
-//! `cargo test`. URL rules, the upgrade handshake of both roles, close codes, the
+//! `cargo test`. URL rules, the upgrade handshake of both roles, data frames, close codes, the
 //! connection state machine, heartbeat settings, and the server's config and
 //! admission rules.
 
 pub mod close;
+pub mod frame;
 pub mod handshake;
 pub mod heartbeat;
 pub mod limits;

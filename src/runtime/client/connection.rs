@@ -10,7 +10,6 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::engine::close::Ending;
 use crate::engine::handshake::{received_headers, RequestOptions};
@@ -21,7 +20,7 @@ use crate::engine::url::Target;
 use crate::errors::ClientError;
 use crate::runtime::client::stream;
 use crate::runtime::client::tls::TlsOptions;
-use crate::runtime::core::command::Command;
+use crate::runtime::core::command::{Command, Outgoing};
 use crate::runtime::core::direct::DirectWriter;
 use crate::runtime::core::driver::{close_deadline, close_message, Start};
 use crate::runtime::core::events::{Batch, EventQueue};
@@ -128,7 +127,7 @@ async fn run(
 ) {
     let mut session = Session::new();
     let mut local = Batch::default();
-    let mut outgoing: VecDeque<Message> = VecDeque::new();
+    let mut outgoing: VecDeque<Outgoing> = VecDeque::new();
 
     let deadline = Instant::now() + crate::runtime::handshake_timeout();
     // Boxed and dropped once done: the attempt's state (resolver, TLS handshake, the
@@ -163,8 +162,8 @@ async fn run(
                             session.on_local_close(code, reason.as_deref());
                         }
                         data => {
-                            if let Some(m) = data.into_message() {
-                                outgoing.push_back(m);
+                            if let Some(frame) = data.into_outgoing() {
+                                outgoing.push_back(frame);
                             }
                         }
                     }
@@ -192,7 +191,7 @@ async fn run(
             );
         }
         AfterHandshake::SendClose { code, reason } => {
-            outgoing.push_back(close_message(code, reason));
+            outgoing.push_back(Outgoing::Control(close_message(code, reason)));
             close_timer = Some(close_deadline());
         }
     }

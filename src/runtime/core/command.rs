@@ -2,15 +2,14 @@
 //! client's connection task and the server's connection tasks read these from their
 //! [`Outbox`](crate::runtime::core::outbox::Outbox).
 
-use tokio_tungstenite::tungstenite::{Bytes, Message};
+use tokio_tungstenite::tungstenite::Message;
 
 /// One request from JS to a connection task.
 #[derive(Debug)]
 pub enum Command {
-    /// One text frame (R43).
-    Text(String),
-    /// One binary frame (R43).
-    Binary(Vec<u8>),
+    /// One data frame, encoded (and masked, client role) when JS sent it (R43; see
+    /// `engine::frame`).
+    Frame(Vec<u8>),
     /// JS has handled the batch that asked for an acknowledgement (see `driver`).
     Ack,
     /// `close()` with the raw option values (R47, R48; S15).
@@ -22,8 +21,8 @@ pub enum Command {
     },
 }
 
-/// A data frame JS handed over: the bytes stay borrowed while write-through may take
-/// them, and become an owned [`Command`] only when the frame has to be queued.
+/// A data frame JS handed over: the bytes stay borrowed until they are encoded, into
+/// the frame written through or the one queued.
 pub enum Payload<'a> {
     /// A text frame (the string is JS's copy already).
     Text(String),
@@ -44,22 +43,22 @@ impl Payload<'_> {
             Payload::Binary(b) => b,
         }
     }
+}
 
-    /// The command that queues this frame; binary bytes are copied here (R43).
-    pub fn into_command(self) -> Command {
-        match self {
-            Payload::Text(s) => Command::Text(s),
-            Payload::Binary(b) => Command::Binary(b.to_vec()),
-        }
-    }
+/// A frame waiting to be written, in order.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A data frame encoded at `send()`, written as it is.
+    Encoded(Vec<u8>),
+    /// A control frame (Close, Ping) that tungstenite encodes and writes.
+    Control(Message),
 }
 
 impl Command {
     /// The frame a data command becomes (`None` for control commands).
-    pub fn into_message(self) -> Option<Message> {
+    pub fn into_outgoing(self) -> Option<Outgoing> {
         match self {
-            Command::Text(s) => Some(Message::Text(s.into())),
-            Command::Binary(b) => Some(Message::Binary(Bytes::from(b))),
+            Command::Frame(frame) => Some(Outgoing::Encoded(frame)),
             Command::Close { .. } | Command::Ack => None,
         }
     }

@@ -18,10 +18,10 @@ use std::mem::ManuallyDrop;
 use std::os::fd::{FromRawFd, RawFd};
 use std::sync::Mutex;
 
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
+use crate::engine::frame::encode_frame;
+use crate::runtime::core::command::Payload;
 use crate::runtime::core::outbox::Outbox;
 
 /// Largest payload written through; larger ones go to the I/O thread, where masking and
@@ -41,6 +41,7 @@ struct Gate {
 pub struct DirectWriter {
     gate: Mutex<Gate>,
     /// Client role: frames carry a fresh mask (RFC 6455 §5.3); server frames do not.
+    /// Every data frame JS sends is encoded with this rule, written through or queued.
     masked: bool,
 }
 
@@ -58,29 +59,13 @@ impl DirectWriter {
     }
 }
 
-/// One final data frame (RFC 6455 §5.2) carrying `payload`, masked with `mask` if given
-/// (client role) or not (server role).
-pub fn encode_frame(text: bool, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
-    let header = FrameHeader {
-        is_final: true,
-        rsv1: false,
-        rsv2: false,
-        rsv3: false,
-        opcode: OpCode::Data(if text { Data::Text } else { Data::Binary }),
-        mask,
-    };
-    let len = payload.len() as u64;
-    let mut out = Vec::with_capacity(header.len(len) + payload.len());
-    // Writing into a Vec cannot fail.
-    let _ = header.format(len, &mut out);
-    match mask {
-        Some(mask) => out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i & 3])),
-        None => out.extend_from_slice(payload),
-    }
-    out
-}
-
 impl DirectWriter {
+    /// `payload` as the one frame it is sent as (the R43 copy, see `engine::frame`).
+    pub fn encode(&self, payload: &Payload<'_>) -> Vec<u8> {
+        let mask = self.masked.then(rand::random::<[u8; 4]>);
+        encode_frame(payload.is_text(), payload.bytes(), mask)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Gate> {
         self.gate.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -88,16 +73,15 @@ impl DirectWriter {
     /// JS thread: writes one data frame now if the gate is free and nothing is queued
     /// in `outbox` (order). `true` = the frame is on its way (fully written, or its tail
     /// handed to the I/O thread); `false` = use the outbox.
-    pub fn try_send(&self, text: bool, payload: &[u8], outbox: &Outbox) -> bool {
-        if payload.len() > DIRECT_MAX_PAYLOAD_BYTES {
+    pub fn try_send(&self, payload: &Payload<'_>, outbox: &Outbox) -> bool {
+        if payload.bytes().len() > DIRECT_MAX_PAYLOAD_BYTES {
             return false;
         }
         let mut gate = self.lock();
         if gate.fd < 0 || !gate.idle || !outbox.is_empty() {
             return false;
         }
-        let mask = self.masked.then(rand::random::<[u8; 4]>);
-        let frame = encode_frame(text, payload, mask);
+        let frame = self.encode(payload);
         // SAFETY: `fd` is the connection's open socket: the I/O thread sets it to -1
         // under this lock before the socket is closed. ManuallyDrop keeps it open.
         let mut file = ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(gate.fd) });
@@ -150,28 +134,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn frames_are_masked_rfc6455() {
-        let f = encode_frame(true, b"Hi", Some([1, 2, 3, 4]));
-        assert_eq!(f, vec![0x81, 0x82, 1, 2, 3, 4, b'H' ^ 1, b'i' ^ 2]);
-        let big = vec![0u8; 300];
-        let f = encode_frame(false, &big, Some([0, 0, 0, 0]));
-        assert_eq!(&f[..4], &[0x82, 0x80 | 126, 0x01, 0x2c]);
-        assert_eq!(f.len(), 4 + 4 + 300);
-        // Server role: no mask bit, no key.
-        let f = encode_frame(true, b"Hi", None);
-        assert_eq!(f, vec![0x81, 0x02, b'H', b'i']);
-    }
-
-    #[test]
     fn gate_rules() {
         let d = DirectWriter::new(Role::Client);
         let outbox = Outbox::default();
         // Disabled by default: nothing written.
-        assert!(!d.try_send(true, b"x", &outbox));
+        assert!(!d.try_send(&Payload::Text("x".into()), &outbox));
         d.release(-1);
-        assert!(!d.try_send(true, b"x", &outbox));
+        assert!(!d.try_send(&Payload::Text("x".into()), &outbox));
         assert!(d.begin().is_empty());
         d.disable();
-        assert!(!d.try_send(true, &vec![0; DIRECT_MAX_PAYLOAD_BYTES + 1], &outbox));
+        let big = vec![0; DIRECT_MAX_PAYLOAD_BYTES + 1];
+        assert!(!d.try_send(&Payload::Binary(&big), &outbox));
+        // The role decides the mask: the client's frames carry a key, the server's not.
+        let text = Payload::Text("Hi".into());
+        assert_eq!(d.encode(&text)[1], 0x82);
+        assert_eq!(DirectWriter::new(Role::Server).encode(&text), b"\x81\x02Hi");
     }
 }

@@ -14,7 +14,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::{Sink, Stream};
-use tokio::io::AsyncWrite;
 use tokio::time::Sleep;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -25,13 +24,13 @@ use tokio_tungstenite::WebSocketStream;
 use crate::constants::{CLOSE_TIMEOUT_MS, VIOLATION_GRACE_MS};
 use crate::engine::close::Violation;
 use crate::engine::session::{CloseAction, Phase, Session};
-use crate::runtime::core::command::Command;
+use crate::runtime::core::command::{Command, Outgoing};
 use crate::runtime::core::direct::DirectWriter;
 use crate::runtime::core::events::{Batch, EventQueue};
 use crate::runtime::core::flow::Credit;
 use crate::runtime::core::heartbeat::{Beat, HeartbeatTimer};
+use crate::runtime::core::link::Link;
 use crate::runtime::core::outbox::Outbox;
-use crate::runtime::core::transport::MaybeTls;
 
 /// Messages handled per wake-up before yielding, so one busy connection cannot starve
 /// the others sharing the runtime thread.
@@ -106,7 +105,7 @@ pub struct Start {
     /// The connection's event batch (marked with its id for a server connection).
     pub local: Batch,
     /// Frames queued before the open phase (R44) and a deferred close frame (R50).
-    pub outgoing: VecDeque<Message>,
+    pub outgoing: VecDeque<Outgoing>,
     /// Running close timer when the connection starts out closing (R50).
     pub close_timer: Option<Pin<Box<Sleep>>>,
     /// Ping/pong timer; `None` when disabled (R68) or for a server (S16).
@@ -117,7 +116,7 @@ pub struct Start {
 
 /// The open connection.
 pub struct Driver {
-    ws: WebSocketStream<MaybeTls>,
+    ws: WebSocketStream<Link>,
     outbox: Arc<Outbox>,
     /// Reused buffer for commands taken from the outbox.
     commands: Vec<Command>,
@@ -127,7 +126,8 @@ pub struct Driver {
     pub session: Session,
     /// Events not yet handed to the queue.
     pub local: Batch,
-    outgoing: VecDeque<Message>,
+    outgoing: VecDeque<Outgoing>,
+    /// tungstenite may hold bytes of a control frame: flush it before queuing a data frame.
     needs_flush: bool,
     close_timer: Option<Pin<Box<Sleep>>>,
     heartbeat: Option<HeartbeatTimer>,
@@ -142,8 +142,6 @@ pub struct Driver {
     failing: Failing,
     /// Write-through gate and the plain-TCP socket it may write to (see `direct`).
     direct: Option<(Arc<DirectWriter>, RawFd)>,
-    /// Tail of a frame JS began writing; goes out before anything else.
-    raw_out: Vec<u8>,
 }
 
 impl Drop for Driver {
@@ -156,23 +154,6 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    /// Writes what JS could not, before tungstenite writes anything.
-    fn poll_raw(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        while !self.raw_out.is_empty() {
-            match Pin::new(self.ws.get_mut()).poll_write(cx, &self.raw_out) {
-                Poll::Ready(Ok(0)) => {
-                    return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()))
-                }
-                Poll::Ready(Ok(n)) => {
-                    self.raw_out.drain(..n);
-                }
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        Poll::Ready(Ok(()))
-    }
-
     /// Last step of a poll that returns `Pending`: give the socket to JS if nothing of ours
     /// is buffered and the connection is open. No tungstenite call may follow until the
     /// next poll's `begin`.
@@ -184,7 +165,7 @@ impl Driver {
             && matches!(self.failing, Failing::No)
             && self.outgoing.is_empty()
             && !self.needs_flush
-            && self.raw_out.is_empty();
+            && self.ws.get_ref().is_drained();
         // tungstenite may hold a Pong queued while reading: flush proves it is empty.
         if quiet && matches!(Pin::new(&mut self.ws).poll_flush(cx), Poll::Ready(Ok(()))) {
             direct.release(*fd);
@@ -192,8 +173,8 @@ impl Driver {
     }
     /// A driver for a connection whose handshake just completed. Write-through is on
     /// for plain TCP only (see `direct`).
-    pub fn new(ws: WebSocketStream<MaybeTls>, start: Start) -> Self {
-        let direct = ws.get_ref().plain_fd().map(|fd| (start.direct, fd));
+    pub fn new(ws: WebSocketStream<Link>, start: Start) -> Self {
+        let direct = ws.get_ref().io().plain_fd().map(|fd| (start.direct, fd));
         Driver {
             ws,
             outbox: start.outbox,
@@ -211,7 +192,6 @@ impl Driver {
             paused: false,
             failing: Failing::No,
             direct,
-            raw_out: Vec::new(),
         }
     }
 
@@ -222,7 +202,8 @@ impl Driver {
                     self.session.on_local_close(code, reason.as_deref())
                 {
                     log::debug!("{}: sending close {code} {reason:?}", self.label);
-                    self.outgoing.push_back(close_message(code, reason));
+                    self.outgoing
+                        .push_back(Outgoing::Control(close_message(code, reason)));
                     self.close_timer = Some(close_deadline());
                     self.heartbeat = None;
                 }
@@ -234,31 +215,33 @@ impl Driver {
                         self.label,
                         v.close_code()
                     );
-                    self.outgoing
-                        .push_back(close_message(v.close_code(), String::new()));
+                    self.outgoing.push_back(Outgoing::Control(close_message(
+                        v.close_code(),
+                        String::new(),
+                    )));
                     self.failing = Failing::Sending;
                 }
             }
             data => {
-                if let Some(m) = data.into_message() {
-                    self.queue_data(m);
+                if let Some(frame) = data.into_outgoing() {
+                    self.queue_data(frame);
                 }
             }
         }
     }
 
-    fn queue_data(&mut self, msg: Message) {
+    fn queue_data(&mut self, frame: Outgoing) {
         // R45: data sent after the closing handshake started is dropped; while failing,
         // answers to the messages JS has just been given still go out first.
         if self.session.accepts_data() || matches!(self.failing, Failing::AwaitingAck(_)) {
-            self.outgoing.push_back(msg);
+            self.outgoing.push_back(frame);
         }
     }
 
     fn on_message(&mut self, msg: Message) {
         match msg {
-            Message::Text(t) => self.local.text(t.as_bytes()),
-            Message::Binary(b) => self.local.binary(&b),
+            Message::Text(t) => self.local.text(t),
+            Message::Binary(b) => self.local.binary(b),
             Message::Pong(_) => {
                 if let Some(hb) = &mut self.heartbeat {
                     hb.on_pong();
@@ -312,20 +295,34 @@ impl Driver {
         }
     }
 
-    /// Moves queued frames into tungstenite's write buffer, then flushes once: many
-    /// small sends become one `write` syscall.
+    /// Hands queued frames on in order: data frames to the link's queue (written as
+    /// they are, see `link`), control frames to tungstenite; then writes once, so many
+    /// small sends become one `writev`.
     fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), WsError> {
-        while !self.outgoing.is_empty() {
+        while let Some(front) = self.outgoing.front() {
+            if let Outgoing::Encoded(_) = front {
+                // After whatever tungstenite has buffered.
+                if self.needs_flush {
+                    match Pin::new(&mut self.ws).poll_flush(cx) {
+                        Poll::Ready(Ok(())) => self.needs_flush = false,
+                        Poll::Ready(Err(e)) => return Err(e),
+                        Poll::Pending => break,
+                    }
+                }
+                if let Some(Outgoing::Encoded(frame)) = self.outgoing.pop_front() {
+                    self.ws.get_mut().push(frame);
+                }
+                continue;
+            }
             match Pin::new(&mut self.ws).poll_ready(cx) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => return Err(e),
                 Poll::Pending => break,
             }
-            let Some(msg) = self.outgoing.pop_front() else {
-                break;
-            };
-            Pin::new(&mut self.ws).start_send(msg)?;
-            self.needs_flush = true;
+            if let Some(Outgoing::Control(msg)) = self.outgoing.pop_front() {
+                Pin::new(&mut self.ws).start_send(msg)?;
+                self.needs_flush = true;
+            }
         }
         if self.needs_flush {
             match Pin::new(&mut self.ws).poll_flush(cx) {
@@ -333,6 +330,8 @@ impl Driver {
                 Poll::Ready(Err(e)) => return Err(e),
                 Poll::Pending => {}
             }
+        } else if let Poll::Ready(Err(e)) = self.ws.get_mut().poll_drain(cx) {
+            return Err(WsError::Io(e));
         }
         Ok(())
     }
@@ -355,17 +354,10 @@ impl Driver {
     /// One wake-up: commands, heartbeat, writes, reads, hand-over to JS, timers.
     pub fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<Exit> {
         if let Some((direct, _)) = &self.direct {
+            // The gate was released with the link drained, so this tail goes first.
             let tail = direct.begin();
-            self.raw_out.extend_from_slice(&tail);
-        }
-        if !self.raw_out.is_empty() {
-            match self.poll_raw(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => {
-                    self.failure = Some(format!("write failed: {e}"));
-                    return Poll::Ready(Exit::Ended);
-                }
-                Poll::Pending => return Poll::Pending,
+            if !tail.is_empty() {
+                self.ws.get_mut().push(tail);
             }
         }
         self.poll_inner(cx)
@@ -378,7 +370,9 @@ impl Driver {
         if let Some(hb) = &mut self.heartbeat {
             match hb.poll(cx) {
                 Beat::Idle => {}
-                Beat::SendPing => self.outgoing.push_back(Message::Ping(Bytes::new())),
+                Beat::SendPing => self
+                    .outgoing
+                    .push_back(Outgoing::Control(Message::Ping(Bytes::new()))),
                 // Paused by flow control, the Pong may sit unread behind data the peer
                 // sent: that peer is alive, so the heartbeat starts over.
                 Beat::TimedOut if self.paused => hb.on_pong(),
@@ -415,7 +409,7 @@ impl Driver {
                 // Flow control: while open, stop reading once JS is ~1 MiB behind. A
                 // closing connection reads on, bounded by its close timer.
                 self.paused = self.session.phase() == Phase::Open
-                    && self.credit.must_pause(self.local.payload.len(), cx);
+                    && self.credit.must_pause(self.local.held_bytes(), cx);
                 if self.paused {
                     break;
                 }

@@ -12,6 +12,7 @@ use crate::engine::session::Outcome;
 use crate::errors::ClientError;
 use crate::runtime::core::driver::{Driver, Exit, Start};
 use crate::runtime::core::events::{Batch, EventQueue};
+use crate::runtime::core::link::Link;
 use crate::runtime::core::transport::MaybeTls;
 
 /// tungstenite limits and buffer sizes, the same for both roles (R59).
@@ -27,7 +28,9 @@ fn ws_config() -> WebSocketConfig {
 /// bytes read past the handshake) until it ends, then submits its terminal events.
 /// Returns `false` when JS went away instead (nothing more can be delivered).
 pub async fn run(stream: MaybeTls, leftover: Vec<u8>, role: Role, start: Start) -> bool {
-    let ws = WebSocketStream::from_partially_read(stream, leftover, role, Some(ws_config())).await;
+    let ws =
+        WebSocketStream::from_partially_read(Link::new(stream), leftover, role, Some(ws_config()))
+            .await;
     let mut driver = Driver::new(ws, start);
     if let Exit::JsGone = poll_fn(|cx| driver.poll_drive(cx)).await {
         return false;
