@@ -58,11 +58,16 @@ pub const CLOSE_REASON_LINK_DOWN: &str = "The link is down";
 /// A close frame carries at most 125 payload bytes, 2 of them the code (RFC 6455 §5.5; R48).
 pub const CLOSE_REASON_MAX_BYTES: usize = 123;
 
-/// tungstenite's read buffer, allocated per connection, and the most one read syscall
-/// takes. The 128 KiB default costs 128 KiB per idle connection; 16 KiB measured 33 KiB
-/// RSS per idle connection in bench (f), 4 KiB 21 KiB. A 4 KiB read still carries ~60
-/// small frames; larger messages grow the buffer as needed (issue #2, #5).
-pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// tungstenite's read buffer, allocated (and zero-filled) per connection, and the most it
+/// asks for in one read. The 128 KiB default costs 128 KiB per idle connection; 16 KiB
+/// measured 33 KiB RSS per idle connection in bench (f), 4 KiB 21 KiB. Since the link
+/// reads ahead (`runtime::core::link`), this no longer bounds a read syscall, only the
+/// copy out of the read-ahead buffer (issue #10, memory per connection).
+pub const READ_BUFFER_BYTES: usize = 1024;
+
+/// The most one read syscall of an open connection takes; the buffer exists only while
+/// data is arriving (issue #10: a large message in 64 KiB reads, not 4 KiB ones).
+pub const READ_AHEAD_BYTES: usize = 64 * 1024;
 
 /// Largest HTTP response head a client buffers (upgrade answer, proxy CONNECT answer)
 /// before calling it malformed (R21).
