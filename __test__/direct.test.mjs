@@ -200,7 +200,7 @@ describe('write-through sends', () => {
       t.ws.close({ code: 4002, reason: 'after the big one' });
       await delay(200);
       state.socket._socket.resume();
-      const close = await t.rec.waitFor('close', 10_000);
+      const close = await t.rec.waitFor('close', { timeout: 10_000 });
       assert.deepEqual(close.value, { code: 4002, reason: 'after the big one' });
       await waitUntil(() => state.closes.length === 1, { label: 'server close' });
       assert.equal(got.length, 1);

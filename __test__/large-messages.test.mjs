@@ -6,7 +6,7 @@
 // and the right data for each message however listeners come and go mid-batch.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEchoServer, waitUntil } from './helpers/servers.mjs';
+import { startEchoServer, startRawServer, acceptKey, encodeFrame, waitUntil } from './helpers/servers.mjs';
 import { openSession, endSession } from './helpers/client.mjs';
 import { startServer, wsClient } from './helpers/server.mjs';
 
@@ -115,6 +115,30 @@ describe('large received messages', () => {
         if (typeof want === 'string') assert.equal(d, want);
         else assert.ok(d instanceof ArrayBuffer && Buffer.from(d).equals(want), `message ${i} after the gap is its own`);
       });
+    } finally {
+      await endSession(t);
+    }
+  });
+
+  it('client: a large frame that starts in the same packet as the 101 answer arrives whole', async () => {
+    // Autobahn 9.2.4 sends this way: the handshake reads the frame's first bytes along with
+    // the answer, so frame boundaries must be counted from the end of the head.
+    const big = payload(4 * 1024 * KIB, 7);
+    const frame = encodeFrame(0x2, big);
+    const server = await startRawServer((socket, request) => {
+      const answer = Buffer.from(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          `Sec-WebSocket-Accept: ${acceptKey(request.headers['sec-websocket-key'])}\r\n\r\n`,
+        'latin1',
+      );
+      socket.write(Buffer.concat([answer, frame.subarray(0, 3000)]));
+      setTimeout(() => socket.write(frame.subarray(3000)), 50);
+    });
+    servers.push(server);
+    const t = await openSession(server.url);
+    try {
+      const msg = await t.rec.waitFor('message', { timeout: 10_000 });
+      assert.ok(Buffer.from(msg.value).equals(big), 'the 4 MiB message, whole');
     } finally {
       await endSession(t);
     }

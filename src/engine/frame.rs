@@ -1,5 +1,7 @@
-//! Encoding of the data frames JS sends (RFC 6455 §5.2), for both roles: one final frame
-//! per message, masked with a fresh key by a client (§5.3) and unmasked by a server.
+//! Frames at the byte level (RFC 6455 §5.2), for both roles. Sending: the data frames JS
+//! sends, one final frame per message, masked with a fresh key by a client (§5.3) and
+//! unmasked by a server. Receiving: frame headers and the rule for which frames the
+//! large-binary fast path may take from the stream (see `runtime::core::inbound`).
 //!
 //! This is the one copy a sent message costs (R43 copies at call time): the payload goes
 //! from JS's memory into the frame in a single pass that masks as it copies, and the I/O
@@ -9,6 +11,14 @@
 
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+
+use crate::constants::{LARGE_MESSAGE_MIN_BYTES, MAX_INCOMING_MESSAGE_BYTES};
+
+/// Opcodes (RFC 6455 §5.2) the receive rules look at.
+const OPCODE_CONTINUATION: u8 = 0x0;
+const OPCODE_TEXT: u8 = 0x1;
+const OPCODE_BINARY: u8 = 0x2;
+const OPCODE_CLOSE: u8 = 0x8;
 
 /// One final text or binary frame carrying `payload`, masked with `mask` if given
 /// (client role) or not (server role).
@@ -66,6 +76,125 @@ fn extend_masked(out: &mut Vec<u8>, payload: &[u8], mask: [u8; 4]) {
     unsafe { out.set_len(start + payload.len()) };
 }
 
+/// `payload` XOR the repeating `mask`, in place (a server unmasking what it received).
+pub fn unmask(payload: &mut [u8], mask: [u8; 4]) {
+    let word = u64::from_ne_bytes([
+        mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
+    ]);
+    let mut chunks = payload.chunks_exact_mut(8);
+    for c in &mut chunks {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(c);
+        c.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ word).to_ne_bytes());
+    }
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+        *b ^= mask[i & 3];
+    }
+}
+
+/// The parts of a received frame's header that the receive side looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// FIN bit.
+    pub fin: bool,
+    /// Any RSV bit set (no extension is negotiated, so that is a protocol error).
+    pub rsv: bool,
+    /// The 4-bit opcode.
+    pub opcode: u8,
+    /// The masking key, if the MASK bit is set.
+    pub mask: Option<[u8; 4]>,
+    /// Payload length in bytes.
+    pub payload_len: u64,
+    /// Header length in bytes (2 to 14).
+    pub header_len: usize,
+}
+
+impl Head {
+    /// Header plus payload; saturates for a hostile 64-bit length (tungstenite rejects
+    /// it as soon as it sees the header).
+    pub fn frame_len(&self) -> u64 {
+        (self.header_len as u64).saturating_add(self.payload_len)
+    }
+}
+
+/// The header at the start of `bytes`, or `None` while `bytes` holds less than all of it.
+pub fn parse_head(bytes: &[u8]) -> Option<Head> {
+    let (&b0, &b1) = (bytes.first()?, bytes.get(1)?);
+    let (payload_len, mut at) = match b1 & 0x7f {
+        126 => (
+            u64::from(u16::from_be_bytes(bytes.get(2..4)?.try_into().ok()?)),
+            4,
+        ),
+        127 => (u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?), 10),
+        n => (u64::from(n), 2),
+    };
+    let mask = if b1 & 0x80 != 0 {
+        let key: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+        at += 4;
+        Some(key)
+    } else {
+        None
+    };
+    Some(Head {
+        fin: b0 & 0x80 != 0,
+        rsv: b0 & 0x70 != 0,
+        opcode: b0 & 0x0f,
+        mask,
+        payload_len,
+        header_len: at,
+    })
+}
+
+/// Which received frames the fast path may take whole, past tungstenite: a final,
+/// unfragmented binary frame of at least [`LARGE_MESSAGE_MIN_BYTES`] and within R59's
+/// limit, masked exactly when the peer is a client, outside any fragmented message and
+/// before any close frame. Anything else, valid or not, goes to tungstenite, which
+/// applies every rule of RFC 6455; what the fast path takes is a frame tungstenite would
+/// have turned into one binary message.
+#[derive(Debug, Clone)]
+pub struct FastPath {
+    /// Frames from the peer must be masked (we are the server).
+    peer_masks: bool,
+    /// A fragmented message is in progress on the stream.
+    fragmenting: bool,
+    /// A close frame went by: nothing after it is taken.
+    closed: bool,
+}
+
+impl FastPath {
+    /// The rules for a connection whose peer masks its frames (`peer_masks`: we are the
+    /// server) or not.
+    pub fn new(peer_masks: bool) -> Self {
+        FastPath {
+            peer_masks,
+            fragmenting: false,
+            closed: false,
+        }
+    }
+
+    /// Whether the frame with header `h`, next on the stream, is taken by the fast path.
+    pub fn takes(&self, h: &Head) -> bool {
+        !self.fragmenting
+            && !self.closed
+            && h.fin
+            && !h.rsv
+            && h.opcode == OPCODE_BINARY
+            && h.mask.is_some() == self.peer_masks
+            && h.payload_len >= LARGE_MESSAGE_MIN_BYTES as u64
+            && h.payload_len <= MAX_INCOMING_MESSAGE_BYTES as u64
+    }
+
+    /// The frame with header `h` goes to tungstenite.
+    pub fn passed(&mut self, h: &Head) {
+        match (h.opcode, h.fin) {
+            (OPCODE_TEXT | OPCODE_BINARY, false) => self.fragmenting = true,
+            (OPCODE_CONTINUATION, true) => self.fragmenting = false,
+            (OPCODE_CLOSE, _) => self.closed = true,
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +241,115 @@ mod tests {
         assert_eq!(&encode_frame(true, &[0; 126], None)[1..4], &[126, 0, 126]);
         let f = encode_frame(true, &vec![0; 65_536], None);
         assert_eq!(&f[1..10], &[127, 0, 0, 0, 0, 0, 1, 0, 0]);
+    }
+
+    #[test]
+    fn unmask_inverts_masking() {
+        let mask = [9, 8, 7, 6];
+        for len in [0usize, 5, 8, 13, 70_001] {
+            let payload: Vec<u8> = (0..len).map(|i| (i * 13) as u8).collect();
+            let f = encode_frame(false, &payload, Some(mask));
+            let mut body = f[f.len() - len..].to_vec();
+            unmask(&mut body, mask);
+            assert_eq!(body, payload, "length {len}");
+        }
+    }
+
+    #[test]
+    fn heads_parse_from_encoded_frames_and_wait_for_whole_headers() {
+        for (len, masked, header_len) in [
+            (5usize, false, 2usize),
+            (5, true, 6),
+            (300, false, 4),
+            (300, true, 8),
+            (70_000, false, 10),
+            (70_000, true, 14),
+        ] {
+            let mask = masked.then_some([1, 2, 3, 4]);
+            let f = encode_frame(false, &vec![0; len], mask);
+            let h = parse_head(&f).unwrap();
+            assert_eq!(
+                h,
+                Head {
+                    fin: true,
+                    rsv: false,
+                    opcode: OPCODE_BINARY,
+                    mask,
+                    payload_len: len as u64,
+                    header_len,
+                }
+            );
+            assert_eq!(h.frame_len(), f.len() as u64);
+            assert_eq!(parse_head(&f[..header_len - 1]), None, "partial header");
+        }
+        let h = parse_head(&[0x71, 0x00]).unwrap();
+        assert!(!h.fin && h.rsv && h.opcode == OPCODE_TEXT);
+        let hostile = parse_head(&[0xff; 14]).unwrap();
+        assert_eq!(hostile.frame_len(), u64::MAX, "no wrap-around");
+    }
+
+    #[test]
+    fn the_fast_path_takes_only_what_tungstenite_would_make_one_binary_message() {
+        let big = LARGE_MESSAGE_MIN_BYTES;
+        let head = |b0: u8, len: usize, masked: bool| {
+            parse_head(&encode_frame_head(b0, len, masked)).unwrap()
+        };
+        let client = FastPath::new(false);
+        assert!(client.takes(&head(0x82, big, false)));
+        assert!(!client.takes(&head(0x82, big - 1, false)), "small");
+        assert!(
+            !client.takes(&head(0x82, big, true)),
+            "masked from a server"
+        );
+        assert!(!client.takes(&head(0x81, big, false)), "text");
+        assert!(!client.takes(&head(0x02, big, false)), "not final");
+        assert!(!client.takes(&head(0xc2, big, false)), "RSV1");
+        assert!(!client.takes(&head(0x82, MAX_INCOMING_MESSAGE_BYTES + 1, false)));
+        let server = FastPath::new(true);
+        assert!(server.takes(&head(0x82, big, true)));
+        assert!(
+            !server.takes(&head(0x82, big, false)),
+            "unmasked from a client"
+        );
+
+        let mut rules = FastPath::new(false);
+        rules.passed(&head(0x01, 10, false));
+        assert!(
+            !rules.takes(&head(0x82, big, false)),
+            "inside a fragmented message"
+        );
+        rules.passed(&head(0x89, 0, false));
+        assert!(
+            !rules.takes(&head(0x82, big, false)),
+            "a Ping in between changes nothing"
+        );
+        rules.passed(&head(0x80, 10, false));
+        assert!(
+            rules.takes(&head(0x82, big, false)),
+            "after the final fragment"
+        );
+        rules.passed(&head(0x88, 2, false));
+        assert!(!rules.takes(&head(0x82, big, false)), "after a close frame");
+    }
+
+    /// A header with first byte `b0` for a payload of `len` bytes.
+    fn encode_frame_head(b0: u8, len: usize, masked: bool) -> Vec<u8> {
+        let len_bytes: Vec<u8> = if len < 126 {
+            vec![len as u8]
+        } else if len < 65_536 {
+            let mut v = vec![126];
+            v.extend_from_slice(&(len as u16).to_be_bytes());
+            v
+        } else {
+            let mut v = vec![127];
+            v.extend_from_slice(&(len as u64).to_be_bytes());
+            v
+        };
+        let mut out = vec![b0, len_bytes[0] | if masked { 0x80 } else { 0 }];
+        out.extend_from_slice(&len_bytes[1..]);
+        if masked {
+            out.extend_from_slice(&[0; 4]);
+        }
+        out
     }
 }

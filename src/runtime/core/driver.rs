@@ -428,7 +428,15 @@ impl Driver {
                         self.failure = Some("connection closed".into());
                         return Poll::Ready(Exit::Ended);
                     }
-                    Poll::Pending => break,
+                    // The read side took a large binary frame past tungstenite: it is
+                    // the next message (see `inbound`).
+                    Poll::Pending => match self.ws.get_mut().take_done() {
+                        Some(payload) => {
+                            budget -= 1;
+                            self.on_message(Message::Binary(Bytes::from(payload)));
+                        }
+                        None => break,
+                    },
                 }
             }
         }

@@ -13,15 +13,8 @@
 //! `writev`, and a large one is written from the buffer it was encoded into, with no
 //! copy into a write buffer first.
 //!
-//! Reads go through a read-ahead buffer that exists only while data is arriving: one
-//! `read` of up to [`READ_AHEAD_BYTES`] into uninitialised memory, handed to tungstenite
-//! in the small pieces it asks for. tungstenite's own buffer ([`READ_BUFFER_BYTES`]) is
-//! allocated and zero-filled per connection and bounds each of its reads, so it was a
-//! choice between memory per idle connection and a `read` syscall per 4 KiB of a large
-//! message (256 per MiB); this way an idle connection holds 1 KiB and a large message
-//! still arrives in 64 KiB reads.
-//!
-//! [`READ_BUFFER_BYTES`]: crate::constants::READ_BUFFER_BYTES
+//! Reads go through [`Inbound`]: a read-ahead buffer, and the fast path that takes large
+//! binary frames off the stream before tungstenite sees them.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -30,7 +23,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::constants::READ_AHEAD_BYTES;
+use crate::runtime::core::inbound::Inbound;
 use crate::runtime::core::transport::MaybeTls;
 
 /// Frames handed to one `writev`; Linux takes up to 1024 (`IOV_MAX`), and past a few
@@ -53,53 +46,26 @@ pub struct Link {
     /// Whether `queue`'s last buffer may take more small frames (it was queued for
     /// coalescing, not moved in whole).
     tail_open: bool,
-    /// Read ahead, not yet handed to tungstenite: `ahead[taken..]`. Freed when empty.
-    ahead: Vec<u8>,
-    taken: usize,
+    inbound: Inbound,
 }
 
 impl Link {
-    /// `io` with nothing queued.
-    pub fn new(io: MaybeTls) -> Self {
+    /// `io` with nothing queued; `peer_masks` when we are the server, `leftover` the
+    /// bytes read past the handshake (see `inbound`).
+    pub fn new(io: MaybeTls, peer_masks: bool, leftover: Vec<u8>) -> Self {
         Link {
             io,
             queue: VecDeque::new(),
             written: 0,
             tail_open: false,
-            ahead: Vec::new(),
-            taken: 0,
+            inbound: Inbound::new(peer_masks, leftover),
         }
     }
 
-    fn free_ahead(&mut self) {
-        self.ahead = Vec::new();
-        self.taken = 0;
-    }
-
-    /// Fills the read-ahead buffer with one read; `Ready(Ok(0))` = end of stream.
-    fn poll_read_ahead(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        self.ahead.clear();
-        self.ahead.reserve_exact(READ_AHEAD_BYTES);
-        let mut spare = ReadBuf::uninit(self.ahead.spare_capacity_mut());
-        match Pin::new(&mut self.io).poll_read(cx, &mut spare) {
-            Poll::Ready(Ok(())) => {
-                let n = spare.filled().len();
-                // SAFETY: `ReadBuf` guarantees its first `filled().len()` bytes are
-                // initialised, and they are the start of `ahead`'s spare capacity.
-                unsafe { self.ahead.set_len(n) };
-                self.taken = 0;
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(e)) => {
-                self.free_ahead();
-                Poll::Ready(Err(e))
-            }
-            Poll::Pending => {
-                // Idle: give the memory back until data arrives.
-                self.free_ahead();
-                Poll::Pending
-            }
-        }
+    /// The large binary message the read side took past tungstenite (see `inbound`); the
+    /// driver asks whenever tungstenite's read pends.
+    pub fn take_done(&mut self) -> Option<Vec<u8>> {
+        self.inbound.take_done()
     }
 
     /// The stream itself.
@@ -182,18 +148,7 @@ impl AsyncRead for Link {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.taken == this.ahead.len() {
-            match this.poll_read_ahead(cx) {
-                Poll::Ready(Ok(0)) => return Poll::Ready(Ok(())),
-                Poll::Ready(Ok(_)) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        let n = buf.remaining().min(this.ahead.len() - this.taken);
-        buf.put_slice(&this.ahead[this.taken..this.taken + n]);
-        this.taken += n;
-        Poll::Ready(Ok(()))
+        this.inbound.poll_read(&mut this.io, cx, buf)
     }
 }
 
@@ -238,7 +193,10 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let client = tokio::net::TcpStream::connect(addr).await.unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        (Link::new(MaybeTls::Plain(client)), server)
+        (
+            Link::new(MaybeTls::Plain(client), false, Vec::new()),
+            server,
+        )
     }
 
     #[tokio::test]
@@ -257,29 +215,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn reads_ahead_in_large_reads_and_frees_the_buffer_when_idle() {
+    async fn reads_pass_every_byte_in_order_then_the_end() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let (mut link, mut peer) = pair().await;
-        let sent: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        // Not frames: the read side passes what it cannot parse as is.
+        let sent: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8 | 0x40).collect();
         peer.write_all(&sent).await.unwrap();
-        let mut got = vec![0u8; sent.len()];
-        // tungstenite-sized reads of 1 KiB.
-        for piece in got.chunks_mut(1024) {
-            link.read_exact(piece).await.unwrap();
-        }
-        assert!(got == sent, "every byte, in order");
-        assert!(
-            link.ahead.capacity() >= READ_AHEAD_BYTES,
-            "read in large pieces"
-        );
-        // Nothing more to read: the next read pends and the buffer is freed.
-        let mut one = [0u8; 1];
-        let pending =
-            tokio::time::timeout(std::time::Duration::from_millis(20), link.read(&mut one));
-        assert!(pending.await.is_err());
-        assert_eq!(link.ahead.capacity(), 0);
         drop(peer);
-        assert_eq!(link.read(&mut one).await.unwrap(), 0, "end of stream");
+        let mut got = Vec::new();
+        link.read_to_end(&mut got).await.unwrap();
+        assert!(got == sent, "every byte, in order");
     }
 
     #[tokio::test]

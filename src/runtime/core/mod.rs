@@ -3,8 +3,8 @@
 //! ([`command`], [`outbox`]), write-through ([`direct`]), the poll loop ([`driver`]),
 //! receive flow control ([`flow`]),
 //! heartbeat timers ([`heartbeat`]), event batches to JS ([`events`]), the byte stream
-//! ([`transport`]) with its queue of encoded frames ([`link`]) and the start and end of
-//! the open phase ([`open`]).
+//! ([`transport`]) with its queue of encoded frames ([`link`]) and its read side
+//! ([`inbound`]), and the start and end of the open phase ([`open`]).
 //!
 //! The role decides only what truly differs, through tungstenite's [`Role`]: the
 //! client masks its frames, the server requires masked ones.
@@ -17,6 +17,7 @@ pub mod driver;
 pub mod events;
 pub mod flow;
 pub mod heartbeat;
+pub mod inbound;
 pub mod link;
 pub mod open;
 pub mod outbox;

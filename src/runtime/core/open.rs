@@ -28,9 +28,9 @@ fn ws_config() -> WebSocketConfig {
 /// bytes read past the handshake) until it ends, then submits its terminal events.
 /// Returns `false` when JS went away instead (nothing more can be delivered).
 pub async fn run(stream: MaybeTls, leftover: Vec<u8>, role: Role, start: Start) -> bool {
-    let ws =
-        WebSocketStream::from_partially_read(Link::new(stream), leftover, role, Some(ws_config()))
-            .await;
+    // The leftover goes to the link's read side, which counts frame boundaries from it.
+    let link = Link::new(stream, role == Role::Server, leftover);
+    let ws = WebSocketStream::from_raw_socket(link, role, Some(ws_config())).await;
     let mut driver = Driver::new(ws, start);
     if let Exit::JsGone = poll_fn(|cx| driver.poll_drive(cx)).await {
         return false;
