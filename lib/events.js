@@ -23,11 +23,6 @@ const KIND = Object.freeze({
   LARGE_BINARY: 15,
 });
 
-/** Whether `kind` is one of the four message kinds. */
-function isMessage(kind) {
-  return kind === KIND.TEXT || kind === KIND.BINARY || kind === KIND.LARGE_TEXT || kind === KIND.LARGE_BINARY;
-}
-
 /** R53: the event types a client listens to. */
 const CLIENT_EVENTS = new Set(['open', 'openInfo', 'message', 'close', 'error', 'dataEnd', 'headerReceive']);
 
@@ -170,4 +165,4 @@ const utf8 = typeof Buffer.prototype.utf8Slice === 'function'
   ? (buf, start, end) => buf.utf8Slice(start, end)
   : (buf, start, end) => buf.toString('utf8', start, end);
 
-module.exports = { KIND, isMessage, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, takeBatch, messageData };
+module.exports = { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, takeBatch, messageData };

@@ -61,7 +61,7 @@ pub const CLOSE_REASON_MAX_BYTES: usize = 123;
 /// tungstenite's read buffer, allocated (and zero-filled) per connection, and the most it
 /// asks for in one read. The 128 KiB default costs 128 KiB per idle connection; 16 KiB
 /// measured 33 KiB RSS per idle connection in bench (f), 4 KiB 21 KiB. Since the link
-/// reads ahead (`runtime::core::link`), this no longer bounds a read syscall, only the
+/// reads ahead (`runtime::core::inbound`), this no longer bounds a read syscall, only the
 /// copy out of the read-ahead buffer (issue #10, memory per connection).
 pub const READ_BUFFER_BYTES: usize = 1024;
 

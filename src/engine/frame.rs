@@ -42,13 +42,18 @@ pub fn encode_frame(text: bool, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8
     out
 }
 
+/// `mask` repeated over eight bytes, for masking a word at a time.
+fn mask_word(mask: [u8; 4]) -> u64 {
+    u64::from_ne_bytes([
+        mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
+    ])
+}
+
 /// Appends `payload` XOR the repeating `mask` to `out`, eight bytes at a time, writing
 /// straight into the spare capacity (no zero fill first). Byte by byte, masking 1 MiB
 /// took several times as long as copying it.
 fn extend_masked(out: &mut Vec<u8>, payload: &[u8], mask: [u8; 4]) {
-    let word = u64::from_ne_bytes([
-        mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
-    ]);
+    let word = mask_word(mask);
     let start = out.len();
     out.reserve(payload.len());
     let spare = &mut out.spare_capacity_mut()[..payload.len()];
@@ -78,9 +83,7 @@ fn extend_masked(out: &mut Vec<u8>, payload: &[u8], mask: [u8; 4]) {
 
 /// `payload` XOR the repeating `mask`, in place (a server unmasking what it received).
 pub fn unmask(payload: &mut [u8], mask: [u8; 4]) {
-    let word = u64::from_ne_bytes([
-        mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
-    ]);
+    let word = mask_word(mask);
     let mut chunks = payload.chunks_exact_mut(8);
     for c in &mut chunks {
         let mut bytes = [0u8; 8];

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -60,12 +61,15 @@ pub fn spawn(
     let outbox = Arc::new(Outbox::default());
     let direct = Arc::new(DirectWriter::new(Role::Client));
     let task = run(
-        label,
-        config,
-        outbox.clone(),
-        direct.clone(),
+        Box::pin(attempt(
+            label,
+            config,
+            outbox.clone(),
+            direct.clone(),
+            queue.clone(),
+            opened.clone(),
+        )),
         queue.clone(),
-        opened.clone(),
     );
     runtime.spawn(guarded(task, panic_label, queue, opened));
     (outbox, direct)
@@ -133,26 +137,11 @@ fn finish(
     queue.close();
 }
 
-/// The whole connection: the attempt, then the open phase.
-async fn run(
-    label: String,
-    config: ConnectConfig,
-    outbox: Arc<Outbox>,
-    direct: Arc<DirectWriter>,
-    queue: Arc<EventQueue>,
-    opened: Arc<AtomicBool>,
-) {
-    // Boxed and dropped once it is over: its state (the config, resolver, TLS handshake,
-    // response head and buffers) would otherwise size this task for the whole
-    // connection (2,648 → 1,960 bytes; see the size test below).
-    let attempt = Box::pin(attempt(
-        label,
-        config,
-        outbox,
-        direct,
-        queue.clone(),
-        opened,
-    ));
+/// The whole connection: `attempt`, then the open phase. The attempt comes boxed and is
+/// dropped once it is over: its state (the config, resolver, TLS handshake, response head
+/// and buffers) would otherwise size this task for the whole connection (2,648 → 1,960
+/// bytes; see the size test below).
+async fn run<A: Future<Output = Option<Opened>>>(attempt: Pin<Box<A>>, queue: Arc<EventQueue>) {
     if let Some(Opened {
         stream,
         leftover,
@@ -302,12 +291,15 @@ mod tests {
         let queue = Arc::new(EventQueue::new(Box::new(Nobody)));
         let opened = Arc::new(AtomicBool::new(false));
         let task = run(
-            String::new(),
-            config,
-            Arc::new(Outbox::default()),
-            Arc::new(DirectWriter::new(Role::Client)),
+            Box::pin(attempt(
+                String::new(),
+                config,
+                Arc::new(Outbox::default()),
+                Arc::new(DirectWriter::new(Role::Client)),
+                queue.clone(),
+                opened.clone(),
+            )),
             queue.clone(),
-            opened.clone(),
         );
         // What `spawn` hands tokio, which keeps it for the connection's life.
         let fut = guarded(task, String::new(), queue, opened);

@@ -300,28 +300,28 @@ impl Driver {
     /// small sends become one `writev`.
     fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), WsError> {
         while let Some(front) = self.outgoing.front() {
-            if let Outgoing::Encoded(_) = front {
-                // After whatever tungstenite has buffered.
-                if self.needs_flush {
-                    match Pin::new(&mut self.ws).poll_flush(cx) {
-                        Poll::Ready(Ok(())) => self.needs_flush = false,
-                        Poll::Ready(Err(e)) => return Err(e),
-                        Poll::Pending => break,
-                    }
-                }
-                if let Some(Outgoing::Encoded(frame)) = self.outgoing.pop_front() {
-                    self.ws.get_mut().push(frame);
-                }
-                continue;
-            }
-            match Pin::new(&mut self.ws).poll_ready(cx) {
+            // Wait until the frame can go: a data frame after whatever tungstenite has
+            // buffered, a control frame once tungstenite takes one.
+            let ready = match front {
+                Outgoing::Encoded(_) if self.needs_flush => Pin::new(&mut self.ws).poll_flush(cx),
+                Outgoing::Encoded(_) => Poll::Ready(Ok(())),
+                Outgoing::Control(_) => Pin::new(&mut self.ws).poll_ready(cx),
+            };
+            match ready {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => return Err(e),
                 Poll::Pending => break,
             }
-            if let Some(Outgoing::Control(msg)) = self.outgoing.pop_front() {
-                Pin::new(&mut self.ws).start_send(msg)?;
-                self.needs_flush = true;
+            match self.outgoing.pop_front() {
+                Some(Outgoing::Encoded(frame)) => {
+                    self.needs_flush = false;
+                    self.ws.get_mut().push(frame);
+                }
+                Some(Outgoing::Control(msg)) => {
+                    Pin::new(&mut self.ws).start_send(msg)?;
+                    self.needs_flush = true;
+                }
+                None => break,
             }
         }
         if self.needs_flush {

@@ -142,10 +142,11 @@ impl Inbound {
         io: &mut R,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<bool>> {
+        let unread = self.unread();
         let Some(t) = self.taking.as_mut() else {
             return Poll::Ready(Ok(true));
         };
-        let from_ahead = (t.len - t.payload.len()).min(self.ahead.len() - self.taken);
+        let from_ahead = (t.len - t.payload.len()).min(unread);
         t.payload
             .extend_from_slice(&self.ahead[self.taken..self.taken + from_ahead]);
         self.taken += from_ahead;
