@@ -114,3 +114,14 @@ pub const IO_THREADS_ENV: &str = "OHOS_WS_IO_THREADS";
 
 /// Environment variable that turns on connection lifecycle lines on stderr (issue #9).
 pub const DEBUG_ENV: &str = "OHOS_WS_DEBUG";
+
+/// Environment variable choosing where open connections are read (issue #10 item 2):
+/// unset = on the JS thread where it has libuv, [`POLL_ENV_IO`] = on the I/O thread.
+pub const POLL_ENV: &str = "OHOS_WS_POLL";
+
+/// [`POLL_ENV`]'s value that keeps open connections on the I/O thread.
+pub const POLL_ENV_IO: &str = "io";
+
+/// Polls of one connection in a row, on the JS thread, while it keeps waking itself
+/// (read budget used up, JS answered at once) before the others get their turn.
+pub const REDRIVE_ROUNDS_MAX: usize = 4;

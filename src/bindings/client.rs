@@ -154,7 +154,10 @@ impl NativeConnection {
     /// Wakes the connection task for everything queued so far.
     #[napi(catch_unwind)]
     pub fn flush(&self) {
-        self.outbox.wake();
+        // Read on this thread: write now rather than wake anything (TLS included).
+        if !self.delivery.drive_now() {
+            self.outbox.wake();
+        }
     }
 
     /// Tells the task JS has handled the batch that asked for it (ACK_REQUEST).
@@ -218,8 +221,8 @@ pub fn connect(
         Err(e) => return Ok(Either::B(e.into())),
     };
     let runtime = crate::runtime::runtime().map_err(napi::Error::from_reason)?;
-    let (queue, delivery) = event_queue(on_batch)?;
-    let (outbox, direct) = connection::spawn(runtime, config, queue);
+    let (queue, delivery, handovers) = event_queue(on_batch)?;
+    let (outbox, direct) = connection::spawn(runtime, config, queue, handovers);
     Ok(Either::A(NativeConnection {
         outbox,
         direct,

@@ -5,10 +5,12 @@
 //! `{code, message}` once.
 
 pub mod client;
+mod js_thread;
 pub mod server;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{ArrayBuffer, Either, Function};
@@ -20,6 +22,8 @@ use napi_derive::napi;
 use crate::constants::BATCH_BUFFER_KEEP_BYTES;
 use crate::errors::{ClientError, ServerError};
 use crate::runtime::core::events::{Batch, EventQueue, Large, Notifier};
+use crate::runtime::core::open::Handovers;
+use crate::runtime::js_thread as js_thread_rt;
 
 /// A refused call, as BusinessError data (spec table (d)).
 #[napi(object)]
@@ -70,19 +74,36 @@ impl Notifier for TsfnNotifier {
 }
 
 /// An event queue that calls `on_batch` on the JS thread when a batch is ready, once
-/// per batch, and the JS-side handle that hands the batch over.
-fn event_queue(on_batch: OnBatch<'_>) -> napi::Result<(Arc<EventQueue>, Delivery)> {
+/// per batch, and the JS-side handle that hands the batch over. The handovers are
+/// where open connections go when this thread reads them itself (`runtime::js_thread`).
+fn event_queue(
+    on_batch: OnBatch<'_>,
+) -> napi::Result<(Arc<EventQueue>, Delivery, Option<Arc<Handovers>>)> {
+    let callback = js_thread::callback(&on_batch);
     let tsfn: BatchFn = on_batch
         .build_threadsafe_function::<()>()
         .callee_handled::<false>()
         .build_callback(|_ctx| Ok(()))?;
     let queue = Arc::new(EventQueue::new(Box::new(TsfnNotifier(tsfn))));
+    let local = callback.map(|callback| LocalSide {
+        callback,
+        handovers: Arc::new(Handovers::default()),
+    });
+    let handovers = local.as_ref().map(|l| l.handovers.clone());
     let delivery = Delivery {
         queue: queue.clone(),
         scratch: RefCell::new(Batch::default()),
         large: RefCell::new(VecDeque::new()),
+        local,
+        task: Cell::new(None),
     };
-    Ok((queue, delivery))
+    Ok((queue, delivery, handovers))
+}
+
+/// What a queue whose connections this thread reads needs on the JS side.
+struct LocalSide {
+    callback: Rc<js_thread::JsCallback>,
+    handovers: Arc<Handovers>,
 }
 
 /// The JS thread's end of an event queue.
@@ -100,6 +121,10 @@ pub struct Delivery {
     scratch: RefCell<Batch>,
     /// The out-of-band messages of the batch JS is dispatching, in order.
     large: RefCell<VecDeque<Large>>,
+    /// Set when this thread reads the queue's connections itself.
+    local: Option<LocalSide>,
+    /// The last connection adopted (a client has one): what `flush` drives.
+    task: Cell<Option<u32>>,
 }
 
 /// What `takeLarge()` returns: a string, or a fresh ArrayBuffer (R59).
@@ -113,6 +138,16 @@ impl Delivery {
         let mut batch = self.scratch.borrow_mut();
         if batch.meta.is_empty() {
             self.queue.take_into(&mut batch);
+        }
+        // After the take, which re-arms the queue's notification: a connection handed
+        // over later announces itself again, so none is left waiting.
+        if let Some(l) = &self.local {
+            for phase in l.handovers.take() {
+                let deliver: Rc<dyn js_thread_rt::Deliver> = l.callback.clone();
+                if let Some(id) = js_thread_rt::adopt(phase, deliver) {
+                    self.task.set(Some(id));
+                }
+            }
         }
         let meta_bytes = batch.meta.len() * 4;
         let total = 4 + meta_bytes + batch.payload.len();
@@ -136,6 +171,12 @@ impl Delivery {
             batch.meta = Vec::new();
         }
         total as i64
+    }
+
+    /// Drives the adopted connection now (`flush` on the JS thread, see
+    /// `runtime::js_thread`); `false` when there is none, and the caller wakes its task.
+    fn drive_now(&self) -> bool {
+        self.task.get().is_some_and(js_thread_rt::drive_now)
     }
 
     /// The next out-of-band message of the batch being dispatched. A binary one becomes

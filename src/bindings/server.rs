@@ -188,8 +188,8 @@ pub fn start_server(
         Ok(rt) => rt,
         Err(e) => return Ok(Either::B(ServerError::Internal(e).into())),
     };
-    let (queue, delivery) = event_queue(on_batch)?;
-    match server::start(runtime, config, queue.clone()) {
+    let (queue, delivery, handovers) = event_queue(on_batch)?;
+    match server::start(runtime, config, queue.clone(), handovers) {
         Ok(server) => Ok(Either::A(NativeServer {
             server,
             delivery,

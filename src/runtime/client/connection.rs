@@ -28,7 +28,7 @@ use crate::runtime::core::direct::DirectWriter;
 use crate::runtime::core::driver::{close_deadline, close_message, Start};
 use crate::runtime::core::events::{Batch, EventQueue};
 use crate::runtime::core::heartbeat::HeartbeatTimer;
-use crate::runtime::core::open::{self, report_closed};
+use crate::runtime::core::open::{self, report_closed, Handovers};
 use crate::runtime::core::outbox::Outbox;
 use crate::runtime::core::transport::MaybeTls;
 use crate::runtime::diagnostics;
@@ -49,11 +49,13 @@ pub struct ConnectConfig {
 }
 
 /// Starts the attempt on `runtime`; events go to `queue`, commands come through the
-/// returned outbox.
+/// returned outbox. Once open, the connection goes to `handovers` when given (the JS
+/// thread polls it, `runtime::js_thread`), else its open phase runs on `runtime` too.
 pub fn spawn(
     runtime: &tokio::runtime::Runtime,
     config: ConnectConfig,
     queue: Arc<EventQueue>,
+    handovers: Option<Arc<Handovers>>,
 ) -> (Arc<Outbox>, Arc<DirectWriter>) {
     let opened = Arc::new(AtomicBool::new(false));
     let label = diagnostics::label(|| config.target.label());
@@ -70,6 +72,7 @@ pub fn spawn(
             opened.clone(),
         )),
         queue.clone(),
+        handovers,
     );
     runtime.spawn(guarded(task, panic_label, queue, opened));
     (outbox, direct)
@@ -141,17 +144,24 @@ fn finish(
 /// dropped once it is over: its state (the config, resolver, TLS handshake, response head
 /// and buffers) would otherwise size this task for the whole connection (2,648 → 1,960
 /// bytes; see the size test below).
-async fn run<A: Future<Output = Option<Opened>>>(attempt: Pin<Box<A>>, queue: Arc<EventQueue>) {
-    if let Some(Opened {
-        stream,
-        leftover,
-        start,
-    }) = attempt.await
-    {
-        // JS gone or not, nothing more will be delivered: release the threadsafe function.
-        open::run(stream, leftover, Role::Client, start).await;
+async fn run<A: Future<Output = Option<Opened>>>(
+    attempt: Pin<Box<A>>,
+    queue: Arc<EventQueue>,
+    handovers: Option<Arc<Handovers>>,
+) {
+    match attempt.await {
+        Some(Opened {
+            stream,
+            leftover,
+            start,
+        }) => {
+            // JS gone or not, nothing more will be delivered after the open phase:
+            // release the threadsafe function then.
+            let on_end = Box::new(move || queue.close());
+            open::run(stream, leftover, Role::Client, start, handovers, on_end).await;
+        }
+        None => queue.close(),
     }
-    queue.close();
 }
 
 /// A connection whose handshake completed, ready for its open phase.
@@ -300,6 +310,7 @@ mod tests {
                 opened.clone(),
             )),
             queue.clone(),
+            None,
         );
         // What `spawn` hands tokio, which keeps it for the connection's life.
         let fut = guarded(task, String::new(), queue, opened);

@@ -15,6 +15,7 @@ use crate::engine::url::Target;
 use crate::errors::ClientError;
 use crate::runtime::client::tls::{self, TlsOptions};
 use crate::runtime::client::tunnel;
+use crate::runtime::core::socket::Socket;
 use crate::runtime::core::transport::MaybeTls;
 use crate::runtime::head::{read_head, HeadError};
 
@@ -100,11 +101,11 @@ pub async fn open_stream(
         }
     };
     match tls_config {
-        None => Ok(MaybeTls::Plain(tcp)),
+        None => Ok(MaybeTls::Plain(Socket::Reactor(tcp))),
         Some(config) => {
             let name = tls::server_name(&target.host, target.ip)?;
             let stream = TlsConnector::from(config)
-                .connect(name, tcp)
+                .connect(name, Socket::Reactor(tcp))
                 .await
                 .map_err(|e| failed(format!("TLS handshake failed: {e}")))?;
             let stream = MaybeTls::ClientTls(Box::new(stream));

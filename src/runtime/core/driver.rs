@@ -31,6 +31,7 @@ use crate::runtime::core::flow::Credit;
 use crate::runtime::core::heartbeat::{Beat, HeartbeatTimer};
 use crate::runtime::core::link::Link;
 use crate::runtime::core::outbox::Outbox;
+use crate::runtime::core::socket::Socket;
 
 /// Messages handled per wake-up before yielding, so one busy connection cannot starve
 /// the others sharing the runtime thread.
@@ -193,6 +194,11 @@ impl Driver {
             failing: Failing::No,
             direct,
         }
+    }
+
+    /// The TCP socket under the connection (to move it off tokio's reactor).
+    pub fn socket_mut(&mut self) -> &mut Socket {
+        self.ws.get_mut().io_mut().socket_mut()
     }
 
     fn on_command(&mut self, cmd: Command) {

@@ -20,6 +20,7 @@
 //! across them: each connection's run of events starts with a [`kind::CONN`] marker
 //! naming the connection the following events belong to.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -240,6 +241,36 @@ impl Batch {
     }
 }
 
+const DEFER_OFF: u8 = 0;
+const DEFER_ON: u8 = 1;
+const DEFER_USED: u8 = 2;
+
+thread_local! {
+    /// Whether queues submitted to on this thread skip their notifier, and whether one
+    /// did: see [`deferring_notifications`].
+    static DEFERRING: Cell<u8> = const { Cell::new(DEFER_OFF) };
+}
+
+/// Runs `f` with notifications deferred: a queue that would wake JS through its
+/// notifier only marks itself scheduled. Returns `f`'s result and whether any queue did
+/// so, in which case the caller (the JS thread itself, see `runtime::js_thread`) must have
+/// JS take it now. A threadsafe-function call from the JS thread to itself would cost a
+/// whole event-loop turn per batch.
+pub fn deferring_notifications<R>(f: impl FnOnce() -> R) -> (R, bool) {
+    struct Restore(u8);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DEFERRING.with(|d| d.set(self.0));
+        }
+    }
+    let outer = DEFERRING.with(|d| d.replace(DEFER_ON));
+    let restore = Restore(outer);
+    let result = f();
+    let used = DEFERRING.with(|d| d.get()) == DEFER_USED;
+    drop(restore);
+    (result, used)
+}
+
 /// Asks the JS thread to drain the queue. Implemented by the binding layer.
 pub trait Notifier: Send + Sync {
     /// Schedules one drain; `false` if JS can no longer be reached (environment gone).
@@ -289,6 +320,36 @@ impl EventQueue {
         self.submit_inner(local, Some(credit))
     }
 
+    /// Wakes JS even with no events queued: it has an open connection to adopt
+    /// (`open::Handovers`).
+    pub fn announce(&self) -> bool {
+        let mut pending = self.lock();
+        Self::schedule(&mut pending)
+    }
+
+    /// Asks JS to take the queue unless that is already asked, or unless this thread
+    /// defers notifications (see [`deferring_notifications`]).
+    fn schedule(pending: &mut Pending) -> bool {
+        if pending.scheduled {
+            return true;
+        }
+        pending.scheduled = true;
+        let deferred = DEFERRING.with(|d| {
+            let on = d.get() != DEFER_OFF;
+            if on {
+                d.set(DEFER_USED);
+            }
+            on
+        });
+        if deferred {
+            return true;
+        }
+        match &pending.notifier {
+            Some(n) => n.notify(),
+            None => false,
+        }
+    }
+
     fn submit_inner(&self, local: &mut Batch, credit: Option<&Arc<Credit>>) -> bool {
         if local.is_empty() {
             return true;
@@ -302,14 +363,7 @@ impl EventQueue {
             }
         }
         pending.batch.append(local);
-        if pending.scheduled {
-            return true;
-        }
-        pending.scheduled = true;
-        match &pending.notifier {
-            Some(n) => n.notify(),
-            None => false,
-        }
+        Self::schedule(&mut pending)
     }
 
     /// Called on the JS thread: moves everything queued so far into `out`, whose

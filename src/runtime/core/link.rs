@@ -73,6 +73,11 @@ impl Link {
         &self.io
     }
 
+    /// The stream itself, mutably.
+    pub fn io_mut(&mut self) -> &mut MaybeTls {
+        &mut self.io
+    }
+
     /// Nothing waits to be written here.
     pub fn is_drained(&self) -> bool {
         self.queue.is_empty()
@@ -185,7 +190,11 @@ mod tests {
         let client = tokio::net::TcpStream::connect(addr).await.unwrap();
         let (server, _) = listener.accept().await.unwrap();
         (
-            Link::new(MaybeTls::Plain(client), false, Vec::new()),
+            Link::new(
+                MaybeTls::Plain(crate::runtime::core::socket::Socket::Reactor(client)),
+                false,
+                Vec::new(),
+            ),
             server,
         )
     }

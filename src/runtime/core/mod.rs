@@ -21,4 +21,5 @@ pub mod inbound;
 pub mod link;
 pub mod open;
 pub mod outbox;
+pub mod socket;
 pub mod transport;

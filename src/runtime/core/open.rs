@@ -2,6 +2,7 @@
 //! finished handshake, the driver loop, and the terminal events of R61/R62 (S18, S20).
 
 use std::future::poll_fn;
+use std::sync::{Arc, Mutex};
 
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
@@ -24,16 +25,104 @@ fn ws_config() -> WebSocketConfig {
         .max_frame_size(Some(MAX_INCOMING_MESSAGE_BYTES))
 }
 
+/// What a connection does once its open phase is over, after its terminal events: the
+/// client releases its event queue, a server connection leaves the registry.
+pub type OnEnd = Box<dyn FnOnce() + Send>;
+
 /// Runs the open phase of a connection of `role` over `stream` (with `leftover`, the
-/// bytes read past the handshake) until it ends, then submits its terminal events.
-/// Returns `false` when JS went away instead (nothing more can be delivered).
-pub async fn run(stream: MaybeTls, leftover: Vec<u8>, role: Role, start: Start) -> bool {
+/// bytes read past the handshake). Where the JS thread polls sockets itself
+/// (`handovers` given), the connection is handed to it and this returns at once;
+/// otherwise the phase runs here until it ends. Either way `on_end` runs after the
+/// terminal events.
+pub async fn run(
+    stream: MaybeTls,
+    leftover: Vec<u8>,
+    role: Role,
+    start: Start,
+    handovers: Option<Arc<Handovers>>,
+    on_end: OnEnd,
+) {
     // The leftover goes to the link's read side, which counts frame boundaries from it.
     let link = Link::new(stream, role == Role::Server, leftover);
     let ws = WebSocketStream::from_raw_socket(link, role, Some(ws_config())).await;
     let mut driver = Driver::new(ws, start);
-    if let Exit::JsGone = poll_fn(|cx| driver.poll_drive(cx)).await {
-        return false;
+    if let Some(handovers) = handovers {
+        let queue = driver.queue.clone();
+        handovers.push(OpenPhase::new(driver, on_end));
+        queue.announce();
+        return;
+    }
+    log::debug!("{}: open; read on the I/O thread", driver.label);
+    let exit = poll_fn(|cx| driver.poll_drive(cx)).await;
+    end(&mut driver, exit);
+    on_end();
+}
+
+/// An open connection handed from its tokio task to the JS thread (`runtime::js_thread`).
+pub struct OpenPhase {
+    driver: Driver,
+    on_end: OnEnd,
+}
+
+impl OpenPhase {
+    fn new(driver: Driver, on_end: OnEnd) -> Self {
+        OpenPhase { driver, on_end }
+    }
+
+    /// The connection's poll loop.
+    pub fn driver(&mut self) -> &mut Driver {
+        &mut self.driver
+    }
+
+    /// The driver stopped with `exit`: terminal events, then the role's `on_end`.
+    pub fn finish(mut self, exit: Exit) {
+        end(&mut self.driver, exit);
+        (self.on_end)();
+    }
+
+    /// Polling the driver panicked (a bug): end the connection as abnormal rather than
+    /// leave JS with one that never closes.
+    pub fn fail(mut self) {
+        let d = &mut self.driver;
+        report_closed(
+            &d.label,
+            &Ending::Abnormal,
+            "internal error",
+            &d.queue,
+            &mut d.local,
+        );
+        (self.on_end)();
+    }
+}
+
+/// Open connections waiting for the JS thread to adopt them, in the order they opened;
+/// one list per client connection or per server.
+#[derive(Default)]
+pub struct Handovers {
+    waiting: Mutex<Vec<OpenPhase>>,
+}
+
+impl Handovers {
+    fn push(&self, phase: OpenPhase) {
+        self.lock().push(phase);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<OpenPhase>> {
+        // A poisoned lock only means a panic elsewhere; the list is intact.
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Everything handed over so far (JS thread).
+    pub fn take(&self) -> Vec<OpenPhase> {
+        std::mem::take(&mut *self.lock())
+    }
+}
+
+/// Submits the terminal events of a driver that stopped with `exit` (none when JS is
+/// gone: nothing more can be delivered).
+pub fn end(driver: &mut Driver, exit: Exit) {
+    if let Exit::JsGone = exit {
+        return;
     }
     let ending = match driver.session.finish() {
         Outcome::Closed(ending) => ending,
@@ -48,7 +137,6 @@ pub async fn run(stream: MaybeTls, leftover: Vec<u8>, role: Role, start: Start) 
         &driver.queue,
         &mut driver.local,
     );
-    true
 }
 
 /// The terminal events of an open connection: `error` first for an abnormal end

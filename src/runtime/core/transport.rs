@@ -2,21 +2,22 @@
 //! a client (`wss://` connect) or as a server (`serverCert` given, S4.4).
 
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+
+use crate::runtime::core::socket::Socket;
 
 /// A plain or TLS TCP stream.
 pub enum MaybeTls {
     /// `ws://` (either role).
-    Plain(TcpStream),
+    Plain(Socket),
     /// `wss://`, client side.
-    ClientTls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    ClientTls(Box<tokio_rustls::client::TlsStream<Socket>>),
     /// `wss://`, server side.
-    ServerTls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    ServerTls(Box<tokio_rustls::server::TlsStream<Socket>>),
 }
 
 /// Runs `$body` with `$s` bound to the pinned inner stream of whichever variant this is.
@@ -44,8 +45,17 @@ impl MaybeTls {
     /// record state lives in the I/O thread.
     pub fn plain_fd(&self) -> Option<RawFd> {
         match self {
-            MaybeTls::Plain(tcp) => Some(tcp.as_raw_fd()),
+            MaybeTls::Plain(socket) => socket.raw_fd(),
             MaybeTls::ClientTls(_) | MaybeTls::ServerTls(_) => None,
+        }
+    }
+
+    /// The TCP socket under the TLS layer, if any.
+    pub fn socket_mut(&mut self) -> &mut Socket {
+        match self {
+            MaybeTls::Plain(socket) => socket,
+            MaybeTls::ClientTls(s) => s.get_mut().0,
+            MaybeTls::ServerTls(s) => s.get_mut().0,
         }
     }
 }

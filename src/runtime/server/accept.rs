@@ -28,6 +28,7 @@ use crate::engine::session::Session;
 use crate::runtime::core::driver::Start;
 use crate::runtime::core::events::Batch;
 use crate::runtime::core::open::{self, report_closed};
+use crate::runtime::core::socket::Socket;
 use crate::runtime::core::transport::MaybeTls;
 use crate::runtime::diagnostics;
 use crate::runtime::head::{read_head, HeadError};
@@ -142,7 +143,7 @@ pub async fn serve(tcp: TcpStream, peer: SocketAddr, pending: PendingHandshake) 
         return;
     }
     log::debug!("{peer}: answered 101, protocol {protocol:?}");
-    run_open(stream, leftover, peer, ip, handle, &registered).await;
+    run_open(stream, leftover, peer, ip, handle, registered).await;
 }
 
 /// TLS if configured, then the request head; refusals are answered here.
@@ -151,8 +152,8 @@ async fn read_request(
     shared: &Shared,
 ) -> Result<(MaybeTls, UpgradeRequest, Vec<u8>), NotAccepted> {
     let mut stream = match &shared.tls {
-        None => MaybeTls::Plain(tcp),
-        Some(acceptor) => match acceptor.accept(tcp).await {
+        None => MaybeTls::Plain(Socket::Reactor(tcp)),
+        Some(acceptor) => match acceptor.accept(Socket::Reactor(tcp)).await {
             Ok(tls) => MaybeTls::ServerTls(Box::new(tls)),
             Err(e) => return Err(format!("TLS handshake failed: {e}")),
         },
@@ -189,11 +190,12 @@ async fn run_open(
     peer: SocketAddr,
     ip: IpAddr,
     handle: ConnHandle,
-    registered: &Registered,
+    registered: Registered,
 ) {
-    let shared = &registered.shared;
+    let shared = registered.shared.clone();
+    let id = registered.id;
     let label = diagnostics::label(|| format!("client {peer}"));
-    let mut local = Batch::for_conn(registered.id);
+    let mut local = Batch::for_conn(id);
     local.connected(&ip.to_string(), peer.port());
     let mut session = Session::new();
     session.on_handshake_done();
@@ -209,10 +211,13 @@ async fn run_open(
         heartbeat: None,
         label,
     };
-    let task = open::run(stream, leftover, Role::Server, start);
+    // Leaving the registry is the end of a server connection.
+    let on_end = Box::new(move || drop(registered));
+    let handovers = shared.handovers.clone();
+    let task = open::run(stream, leftover, Role::Server, start, handovers, on_end);
     if AssertUnwindSafe(task).catch_unwind().await.is_err() {
         // A bug must not leave JS with a connection that never closes.
-        let mut batch = Batch::for_conn(registered.id);
+        let mut batch = Batch::for_conn(id);
         report_closed(
             "",
             &Ending::Abnormal,
@@ -254,6 +259,7 @@ mod tests {
             queue: Arc::new(EventQueue::new(Box::new(Nop))),
             tls: None,
             protocol: None,
+            handovers: None,
             stop_signal,
         });
         let pending = PendingHandshake::begin(&shared).unwrap();

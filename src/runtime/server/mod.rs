@@ -20,6 +20,7 @@ use crate::engine::server_config::{self, RawServerConfig};
 use crate::errors::ServerError;
 use crate::runtime::core::command::Command;
 use crate::runtime::core::events::{Batch, EventQueue};
+use crate::runtime::core::open::Handovers;
 use crate::runtime::server::registry::{ConnHandle, Registry};
 
 /// `serverCert` paths (S4.4), when `certPath` is non-empty.
@@ -52,6 +53,9 @@ pub struct Shared {
     pub tls: Option<TlsAcceptor>,
     /// `config.protocol` when non-empty (S8).
     pub protocol: Option<String>,
+    /// Where open connections go when the JS thread polls them (`runtime::js_thread`);
+    /// `None` = they stay on tokio.
+    pub handovers: Option<Arc<Handovers>>,
     /// Becomes `true` when a stop begins: the listener and handshakes in flight end.
     stop_signal: watch::Sender<bool>,
 }
@@ -95,6 +99,7 @@ pub fn start(
     runtime: &tokio::runtime::Runtime,
     config: StartConfig,
     queue: Arc<EventQueue>,
+    handovers: Option<Arc<Handovers>>,
 ) -> Result<Server, ServerError> {
     let (addr, limits) = server_config::validate(&config.raw)?;
     let tls = match &config.cert {
@@ -121,6 +126,7 @@ pub fn start(
         queue,
         tls,
         protocol: config.protocol.filter(|p| !p.is_empty()),
+        handovers,
         stop_signal,
     });
     log::debug!("server listening on {local_addr}");

@@ -1,0 +1,227 @@
+//! The few libuv calls the JS-thread executor makes, on the loop Node runs JS on.
+//!
+//! Node exports libuv's symbols from its own binary; they are looked up at run time
+//! (`dlsym`) rather than linked, so the addon still loads where they are missing (a
+//! runtime without libuv), and reading then simply stays on the I/O thread. Handles
+//! are opaque blocks of `uv_handle_size` bytes; only `data`, the first field of every
+//! handle in libuv's public ABI, is touched.
+
+use std::ffi::{c_int, c_void, CStr};
+use std::sync::OnceLock;
+
+/// A `uv_loop_t *`.
+pub type Loop = *mut c_void;
+/// A `uv_handle_t *` (a poll or async handle).
+pub type Handle = *mut c_void;
+/// `uv_poll_cb`.
+pub type PollCb = unsafe extern "C" fn(Handle, c_int, c_int);
+/// `uv_async_cb`.
+pub type AsyncCb = unsafe extern "C" fn(Handle);
+/// `uv_close_cb`.
+pub type CloseCb = unsafe extern "C" fn(Handle);
+
+/// `UV_READABLE` of `uv_poll_event`.
+pub const READABLE: c_int = 1;
+/// `UV_WRITABLE` of `uv_poll_event`.
+pub const WRITABLE: c_int = 2;
+
+/// `UV_ASYNC` and `UV_POLL` of `uv_handle_type`.
+const UV_ASYNC: c_int = 1;
+const UV_POLL: c_int = 8;
+
+type HandleSizeFn = unsafe extern "C" fn(c_int) -> usize;
+type PollInitFn = unsafe extern "C" fn(Loop, Handle, c_int) -> c_int;
+type PollStartFn = unsafe extern "C" fn(Handle, c_int, PollCb) -> c_int;
+type HandleFn = unsafe extern "C" fn(Handle) -> c_int;
+type AsyncInitFn = unsafe extern "C" fn(Loop, Handle, AsyncCb) -> c_int;
+type CloseFn = unsafe extern "C" fn(Handle, CloseCb);
+type UnrefFn = unsafe extern "C" fn(Handle);
+
+struct Api {
+    handle_size: HandleSizeFn,
+    poll_init: PollInitFn,
+    poll_start: PollStartFn,
+    poll_stop: HandleFn,
+    async_init: AsyncInitFn,
+    async_send: HandleFn,
+    close: CloseFn,
+    unref: UnrefFn,
+}
+
+/// Looks `name` up among the symbols already loaded into the process.
+fn symbol(name: &CStr) -> Option<*mut c_void> {
+    // SAFETY: dlsym with RTLD_DEFAULT only reads the loaded objects' symbol tables.
+    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+    (!p.is_null()).then_some(p)
+}
+
+macro_rules! load {
+    ($name:literal as $ty:ty) => {
+        // SAFETY: the symbol is libuv's function of that name, whose C signature is
+        // `$ty` (libuv 1.x ABI, stable since 1.0).
+        unsafe { std::mem::transmute::<*mut c_void, $ty>(symbol($name)?) }
+    };
+}
+
+fn api() -> Option<&'static Api> {
+    static API: OnceLock<Option<Api>> = OnceLock::new();
+    API.get_or_init(|| {
+        Some(Api {
+            handle_size: load!(c"uv_handle_size" as HandleSizeFn),
+            poll_init: load!(c"uv_poll_init" as PollInitFn),
+            poll_start: load!(c"uv_poll_start" as PollStartFn),
+            poll_stop: load!(c"uv_poll_stop" as HandleFn),
+            async_init: load!(c"uv_async_init" as AsyncInitFn),
+            async_send: load!(c"uv_async_send" as HandleFn),
+            close: load!(c"uv_close" as CloseFn),
+            unref: load!(c"uv_unref" as UnrefFn),
+        })
+    })
+    .as_ref()
+}
+
+/// Whether this process has libuv to poll with.
+pub fn available() -> bool {
+    api().is_some()
+}
+
+/// Memory for a handle of `kind`, zeroed, 8-byte aligned; `None` without libuv.
+fn alloc(kind: c_int) -> Option<(&'static Api, Handle)> {
+    let api = api()?;
+    // SAFETY: uv_handle_size is a pure lookup.
+    let bytes = unsafe { (api.handle_size)(kind) };
+    let words = bytes.div_ceil(8).max(1);
+    let block: Box<[u64]> = vec![0u64; words].into_boxed_slice();
+    Some((api, Box::into_raw(block).cast::<c_void>()))
+}
+
+/// Frees a handle from [`alloc`], once libuv has closed it.
+///
+/// # Safety
+/// `handle` came from `alloc(kind)` and libuv no longer refers to it.
+unsafe fn free(handle: Handle, kind: c_int) {
+    let Some(api) = api() else { return };
+    let words = (api.handle_size)(kind).div_ceil(8).max(1);
+    let slice = std::ptr::slice_from_raw_parts_mut(handle.cast::<u64>(), words);
+    drop(Box::from_raw(slice));
+}
+
+/// The `data` word of a handle.
+///
+/// # Safety
+/// `handle` is a live handle from this module.
+pub unsafe fn data(handle: Handle) -> usize {
+    *handle.cast::<usize>()
+}
+
+unsafe extern "C" fn free_poll(handle: Handle) {
+    free(handle, UV_POLL);
+    closed();
+}
+
+unsafe extern "C" fn free_async(handle: Handle) {
+    free(handle, UV_ASYNC);
+    closed();
+}
+
+/// Called after every handle this module closed is freed (see `runtime::js_thread`).
+fn closed() {
+    super::handle_closed();
+}
+
+/// A `uv_poll_t` watching one socket, not keeping the loop alive by itself.
+pub struct PollHandle {
+    handle: Handle,
+    /// Events it watches now (0 = stopped).
+    events: c_int,
+}
+
+impl PollHandle {
+    /// A stopped poll handle on `fd`, with `data` in its data word.
+    ///
+    /// # Safety
+    /// `lp` is the loop of the calling thread, and `fd` an open socket nobody else
+    /// polls on that loop.
+    pub unsafe fn new(lp: Loop, fd: c_int, data: usize) -> Option<PollHandle> {
+        let (api, handle) = alloc(UV_POLL)?;
+        if (api.poll_init)(lp, handle, fd) != 0 {
+            free(handle, UV_POLL);
+            return None;
+        }
+        *handle.cast::<usize>() = data;
+        // The connection's event queue keeps the process alive while it is open (R10).
+        (api.unref)(handle);
+        Some(PollHandle { handle, events: 0 })
+    }
+
+    /// Watches `events` from now on (`0` stops watching); no call when unchanged.
+    pub fn watch(&mut self, events: c_int, cb: PollCb) {
+        if events == self.events {
+            return;
+        }
+        let Some(api) = api() else { return };
+        // SAFETY: the handle is initialised and not closed (`close` consumes self).
+        let rc = unsafe {
+            if events == 0 {
+                (api.poll_stop)(self.handle)
+            } else {
+                (api.poll_start)(self.handle, events, cb)
+            }
+        };
+        if rc == 0 {
+            self.events = events;
+        }
+    }
+
+    /// Stops and closes the handle; its memory is freed in libuv's close callback.
+    /// Call before the socket closes.
+    pub fn close(self) {
+        let Some(api) = api() else { return };
+        // SAFETY: the handle is live; after uv_close libuv calls free_poll exactly once.
+        unsafe {
+            (api.poll_stop)(self.handle);
+            (api.close)(self.handle, free_poll);
+        }
+    }
+}
+
+/// A `uv_async_t`: how other threads wake the JS thread's executor.
+pub struct AsyncHandle {
+    handle: Handle,
+}
+
+// SAFETY: uv_async_send is the one libuv call documented as safe from any thread; the
+// owner closes the handle only after no other thread can reach it (`LoopWake`).
+unsafe impl Send for AsyncHandle {}
+
+impl AsyncHandle {
+    /// An async handle on `lp` calling `cb`, not keeping the loop alive.
+    ///
+    /// # Safety
+    /// `lp` is the loop of the calling thread.
+    pub unsafe fn new(lp: Loop, cb: AsyncCb) -> Option<AsyncHandle> {
+        let (api, handle) = alloc(UV_ASYNC)?;
+        if (api.async_init)(lp, handle, cb) != 0 {
+            free(handle, UV_ASYNC);
+            return None;
+        }
+        (api.unref)(handle);
+        Some(AsyncHandle { handle })
+    }
+
+    /// Makes the loop call the callback soon (coalesced: many sends, one call).
+    pub fn send(&self) {
+        if let Some(api) = api() {
+            // SAFETY: the handle is live (see the Send impl).
+            unsafe { (api.async_send)(self.handle) };
+        }
+    }
+
+    /// Closes the handle (loop thread only); freed in libuv's close callback.
+    pub fn close(self) {
+        if let Some(api) = api() {
+            // SAFETY: the handle is live; libuv calls free_async once.
+            unsafe { (api.close)(self.handle, free_async) };
+        }
+    }
+}
