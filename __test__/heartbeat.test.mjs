@@ -6,6 +6,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEchoServer, startRawWsServer, delay } from './helpers/servers.mjs';
 import { openSession, endSession } from './helpers/client.mjs';
+import { runChild, describe as describeChild } from './helpers/child.mjs';
 
 const OP_PING = 0x9;
 
@@ -117,5 +118,35 @@ describe('heartbeat', () => {
     } finally {
       await endSession(t);
     }
+  });
+
+  it('R66: a JS thread busy for longer than pongTimeout does not fail a link whose Pongs came in time', async () => {
+    // The client runs in a child whose JS thread blocks 1.5 s at a time, each block right
+    // after the loop turn that sent a Ping: the Pong arrives at once but is read only after
+    // the deadline (1 s) has passed. It came in time, so the link stays up.
+    const { server, pings } = await pingCountingServer();
+    const r = await runChild(
+      `
+const ws = webSocket.createWebSocket();
+ws.on('error', (err) => emit('error', { code: err.code }));
+ws.on('close', (err, value) => emit('close', { value }));
+ws.on('open', () => {
+  let rounds = 0;
+  const block = () => {
+    const end = Date.now() + 1500;
+    while (Date.now() < end);
+    if (++rounds < 5) setImmediate(block);
+    else { emit('done'); ws.close(); }
+  };
+  setImmediate(block);
+});
+ws.connect(process.argv[2], { pingInterval: 1, pongTimeout: 1 });
+`,
+      { args: [server.url], timeout: 30_000 },
+    );
+    assert.equal(r.code, 0, describeChild(r));
+    assert.deepEqual(r.events.map((e) => e.ev), ['done', 'close'], describeChild(r));
+    assert.deepEqual(r.events[1].value, { code: 1000, reason: 'CLOSE_NORMAL' });
+    assert.ok(pings.length >= 2, `expected Pings while busy, got ${pings.length}`);
   });
 });

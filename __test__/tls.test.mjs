@@ -150,6 +150,20 @@ describe('tls (wss://)', () => {
     it('skipServerCertVerification given as a non-boolean is ignored (verification stays on)', async () => {
       await expectFailure(servers.untrusted.url, { skipServerCertVerification: 'true' });
     });
+
+    it('caPath is read at every connect: new contents under the same path take effect, sessions or not', async () => {
+      // Configurations are reused (and TLS sessions resumed) per option set and file
+      // contents; the same path with other contents must be verified afresh.
+      const path = join(pki.dir, 'swapped-ca.pem');
+      const trust = (pair) => writeFileSync(path, readFileSync(pair.cert));
+      trust(pki.ca);
+      await endSession(await openSession(servers.local.url, { caPath: path }));
+      await endSession(await openSession(servers.local.url, { caPath: path }));
+      trust(pki.otherCa);
+      await expectFailure(servers.local.url, { caPath: path });
+      trust(pki.ca);
+      await endSession(await openSession(servers.local.url, { caPath: path }));
+    });
   });
 
   describe('client certificates and TLS versions (in process)', () => {

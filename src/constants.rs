@@ -125,3 +125,7 @@ pub const POLL_ENV_IO: &str = "io";
 /// Polls of one connection in a row, on the JS thread, while it keeps waking itself
 /// (read budget used up, JS answered at once) before the others get their turn.
 pub const REDRIVE_ROUNDS_MAX: usize = 4;
+
+/// Client TLS configurations kept for reuse (one per distinct option set and file
+/// contents; issue #10 item 5); past this many the cache starts over.
+pub const TLS_CONFIGS_CACHED_MAX: usize = 16;

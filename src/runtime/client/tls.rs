@@ -1,20 +1,22 @@
 //! TLS for `wss://` with rustls (ring provider): trust anchors (R27, R71), client
 //! certificates (R28), verification switch (R29, R72) and protocol floor (R36).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, RootCertStore};
 
+use crate::constants::TLS_CONFIGS_CACHED_MAX;
 use crate::errors::ClientError;
 use crate::runtime::certs::{load_certs, provider};
 use crate::runtime::client::verify::{AcceptAnyServerCert, PinnedOrWebPki};
 use crate::runtime::keys;
 
 /// TLS settings taken from `WebSocketRequestOptions`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct TlsOptions {
     /// PEM file whose certificates are the only trust anchors (R27).
     pub ca_path: Option<PathBuf>,
@@ -27,7 +29,7 @@ pub struct TlsOptions {
 }
 
 /// Client certificate files (R28).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientCertPaths {
     /// PEM certificate chain.
     pub cert_path: PathBuf,
@@ -64,14 +66,53 @@ fn default_roots() -> Arc<RootCertStore> {
         .clone()
 }
 
-/// The client configuration for one connection.
-pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, ClientError> {
-    static DEFAULT: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-    if *opts == TlsOptions::default() {
-        if let Some(cfg) = DEFAULT.get() {
-            return Ok(cfg.clone());
-        }
+/// Configurations already built, by option set and the contents of the files those
+/// options name (so a file changed on disk is picked up).
+type ConfigCache = Mutex<HashMap<(TlsOptions, Vec<u8>), Arc<ClientConfig>>>;
+
+/// The file contents a configuration is built from, as one cache key: each file's bytes,
+/// each preceded by its length. A file that cannot be read is left out; building the
+/// configuration reports it.
+fn material_key(opts: &TlsOptions) -> Vec<u8> {
+    let mut key = Vec::new();
+    let mut add = |path: &std::path::Path| {
+        let bytes = std::fs::read(path).unwrap_or_default();
+        key.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        key.extend_from_slice(&bytes);
+    };
+    if let Some(ca) = &opts.ca_path {
+        add(ca);
     }
+    if let Some(cc) = &opts.client_cert {
+        add(&cc.cert_path);
+        add(&cc.key_path);
+    }
+    key
+}
+
+/// The client configuration for one connection: built once per option set and file
+/// contents, then shared. Sharing is what lets rustls resume TLS sessions (its session
+/// cache lives in the configuration); building one per connection cost every `wss`
+/// connection with a `caPath` a PEM parse, a verifier and a full handshake (bench (h)).
+pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, ClientError> {
+    static CACHE: OnceLock<ConfigCache> = OnceLock::new();
+    let cache = CACHE.get_or_init(ConfigCache::default);
+    let key = (opts.clone(), material_key(opts));
+    let lock = || cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(config) = lock().get(&key) {
+        return Ok(config.clone());
+    }
+    let config = build_config(opts)?;
+    let mut cached = lock();
+    if cached.len() >= TLS_CONFIGS_CACHED_MAX {
+        cached.clear();
+    }
+    cached.insert(key, config.clone());
+    Ok(config)
+}
+
+/// Builds a client configuration from `opts`, reading the files they name.
+fn build_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, ClientError> {
     let versions: &[&rustls::SupportedProtocolVersion] = if opts.tls13_only {
         &[&rustls::version::TLS13]
     } else {
@@ -114,11 +155,7 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, ClientError
                 .map_err(|e| tls_failure(format!("client certificate rejected: {e}")))?
         }
     };
-    let config = Arc::new(config);
-    if *opts == TlsOptions::default() {
-        let _ = DEFAULT.set(config.clone());
-    }
-    Ok(config)
+    Ok(Arc::new(config))
 }
 
 /// SNI name: the URL host, or the IP for IP literals (rustls then sends no SNI, R69).

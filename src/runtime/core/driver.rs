@@ -373,6 +373,10 @@ impl Driver {
         if !self.poll_commands(cx) {
             return Poll::Ready(Exit::JsGone);
         }
+        // R66: an unanswered Ping is an abnormal end, judged after this poll's reads: read
+        // on the JS thread, a Pong that came in time may still be in the socket because JS
+        // was busy until now.
+        let mut pong_overdue = false;
         if let Some(hb) = &mut self.heartbeat {
             match hb.poll(cx) {
                 Beat::Idle => {}
@@ -382,12 +386,17 @@ impl Driver {
                 // Paused by flow control, the Pong may sit unread behind data the peer
                 // sent: that peer is alive, so the heartbeat starts over.
                 Beat::TimedOut if self.paused => hb.on_pong(),
-                // R66: an unanswered Ping is an abnormal end.
-                Beat::TimedOut => {
-                    self.failure = Some("no pong within pongTimeout".into());
-                    return Poll::Ready(Exit::Ended);
-                }
+                Beat::TimedOut => pong_overdue = true,
             }
+        }
+        // A deadline passed: whatever is in the socket came before it, so read it before
+        // judging (the JS thread may have been busy, see `socket::MAYBE_READABLE`).
+        let close_due = self
+            .close_timer
+            .as_mut()
+            .is_some_and(|t| t.as_mut().poll(cx).is_ready());
+        if pong_overdue || close_due {
+            self.socket_mut().assume_readable();
         }
         if let Err(e) = self.poll_write(cx) {
             if self.session.accepts_data() {
@@ -445,6 +454,15 @@ impl Driver {
                     },
                 }
             }
+        }
+        if pong_overdue
+            && self
+                .heartbeat
+                .as_ref()
+                .is_some_and(HeartbeatTimer::awaits_pong)
+        {
+            self.failure = Some("no pong within pongTimeout".into());
+            return Poll::Ready(Exit::Ended);
         }
         if let Some(t) = &mut self.close_timer {
             if t.as_mut().poll(cx).is_ready() {

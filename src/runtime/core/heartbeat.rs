@@ -49,6 +49,11 @@ impl HeartbeatTimer {
         self.timer.as_mut().reset(next);
     }
 
+    /// A Ping is out and its Pong has not come.
+    pub fn awaits_pong(&self) -> bool {
+        self.awaiting_pong
+    }
+
     /// Polls the timer; registers the task's waker for the next deadline.
     pub fn poll(&mut self, cx: &mut Context<'_>) -> Beat {
         if self.timer.as_mut().poll(cx).is_pending() {

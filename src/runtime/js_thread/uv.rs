@@ -19,14 +19,17 @@ pub type PollCb = unsafe extern "C" fn(Handle, c_int, c_int);
 pub type AsyncCb = unsafe extern "C" fn(Handle);
 /// `uv_close_cb`.
 pub type CloseCb = unsafe extern "C" fn(Handle);
+/// `uv_check_cb`.
+pub type CheckCb = unsafe extern "C" fn(Handle);
 
 /// `UV_READABLE` of `uv_poll_event`.
 pub const READABLE: c_int = 1;
 /// `UV_WRITABLE` of `uv_poll_event`.
 pub const WRITABLE: c_int = 2;
 
-/// `UV_ASYNC` and `UV_POLL` of `uv_handle_type`.
+/// `UV_ASYNC`, `UV_CHECK` and `UV_POLL` of `uv_handle_type`.
 const UV_ASYNC: c_int = 1;
+const UV_CHECK: c_int = 2;
 const UV_POLL: c_int = 8;
 
 type HandleSizeFn = unsafe extern "C" fn(c_int) -> usize;
@@ -36,6 +39,8 @@ type HandleFn = unsafe extern "C" fn(Handle) -> c_int;
 type AsyncInitFn = unsafe extern "C" fn(Loop, Handle, AsyncCb) -> c_int;
 type CloseFn = unsafe extern "C" fn(Handle, CloseCb);
 type UnrefFn = unsafe extern "C" fn(Handle);
+type CheckInitFn = unsafe extern "C" fn(Loop, Handle) -> c_int;
+type CheckStartFn = unsafe extern "C" fn(Handle, CheckCb) -> c_int;
 
 struct Api {
     handle_size: HandleSizeFn,
@@ -46,6 +51,9 @@ struct Api {
     async_send: HandleFn,
     close: CloseFn,
     unref: UnrefFn,
+    check_init: CheckInitFn,
+    check_start: CheckStartFn,
+    check_stop: HandleFn,
 }
 
 /// Looks `name` up among the symbols already loaded into the process.
@@ -75,6 +83,9 @@ fn api() -> Option<&'static Api> {
             async_send: load!(c"uv_async_send" as HandleFn),
             close: load!(c"uv_close" as CloseFn),
             unref: load!(c"uv_unref" as UnrefFn),
+            check_init: load!(c"uv_check_init" as CheckInitFn),
+            check_start: load!(c"uv_check_start" as CheckStartFn),
+            check_stop: load!(c"uv_check_stop" as HandleFn),
         })
     })
     .as_ref()
@@ -121,6 +132,11 @@ unsafe extern "C" fn free_poll(handle: Handle) {
 
 unsafe extern "C" fn free_async(handle: Handle) {
     free(handle, UV_ASYNC);
+    closed();
+}
+
+unsafe extern "C" fn free_check(handle: Handle) {
+    free(handle, UV_CHECK);
     closed();
 }
 
@@ -222,6 +238,59 @@ impl AsyncHandle {
         if let Some(api) = api() {
             // SAFETY: the handle is live; libuv calls free_async once.
             unsafe { (api.close)(self.handle, free_async) };
+        }
+    }
+}
+
+/// A `uv_check_t`: runs its callback right after the loop's I/O callbacks of an
+/// iteration, while started.
+pub struct CheckHandle {
+    handle: Handle,
+    started: bool,
+}
+
+impl CheckHandle {
+    /// A stopped check handle on `lp`, not keeping the loop alive.
+    ///
+    /// # Safety
+    /// `lp` is the loop of the calling thread.
+    pub unsafe fn new(lp: Loop) -> Option<CheckHandle> {
+        let (api, handle) = alloc(UV_CHECK)?;
+        if (api.check_init)(lp, handle) != 0 {
+            free(handle, UV_CHECK);
+            return None;
+        }
+        (api.unref)(handle);
+        Some(CheckHandle {
+            handle,
+            started: false,
+        })
+    }
+
+    /// Starts (`true`) or stops calling `cb`; no call when unchanged.
+    pub fn run(&mut self, on: bool, cb: CheckCb) {
+        if on == self.started {
+            return;
+        }
+        let Some(api) = api() else { return };
+        // SAFETY: the handle is live (`close` consumes self).
+        let rc = unsafe {
+            if on {
+                (api.check_start)(self.handle, cb)
+            } else {
+                (api.check_stop)(self.handle)
+            }
+        };
+        if rc == 0 {
+            self.started = on;
+        }
+    }
+
+    /// Closes the handle (loop thread only); freed in libuv's close callback.
+    pub fn close(self) {
+        if let Some(api) = api() {
+            // SAFETY: the handle is live; libuv calls free_check once.
+            unsafe { (api.close)(self.handle, free_check) };
         }
     }
 }
