@@ -68,12 +68,14 @@ describe('reading on the JS thread (issue #10 item 2)', () => {
     pki.cleanup();
   });
 
-  for (const mode of ['js', 'io']) {
+  // Unset: the client on the JS thread and the server on the I/O thread (the defaults);
+  // `js` and `io` put both roles in one home.
+  for (const mode of [undefined, 'js', 'io']) {
     for (const secure of [false, true]) {
-      const name = `OHOS_WS_POLL=${mode}, ${secure ? 'wss' : 'ws'}: a mixed echo gives every message back in order, both roles`;
+      const name = `OHOS_WS_POLL=${mode ?? '(unset)'}, ${secure ? 'wss' : 'ws'}: a mixed echo gives every message back in order, both roles`;
       it(name, async () => {
         const args = secure ? [tls.url, pki.ca.cert] : [plain.url];
-        const r = await runChild(MIX, { args, env: { OHOS_WS_POLL: mode === 'io' ? 'io' : undefined }, timeout: 60_000 });
+        const r = await runChild(MIX, { args, env: { OHOS_WS_POLL: mode }, timeout: 60_000 });
         assert.equal(r.code, 0, describeChild(r));
         const byEv = Object.fromEntries(r.events.map((e) => [e.ev, e]));
         assert.equal(byEv.error, undefined, describeChild(r));
@@ -85,17 +87,26 @@ describe('reading on the JS thread (issue #10 item 2)', () => {
     }
   }
 
-  it('OHOS_WS_DEBUG says where an open connection is read', async () => {
+  it('OHOS_WS_DEBUG says where an open connection is read: by default a client on the JS thread, a server on the I/O thread', async () => {
     const script = `
+const server = webSocket.createWebSocketServer();
+server.on('connect', (c) => server.close(c));
+await server.start({ serverIP: '127.0.0.1', serverPort: 0 });
 const ws = webSocket.createWebSocket();
-ws.on('open', () => ws.close());
-ws.on('close', () => emit('close'));
-ws.connect(process.argv[2]);
+ws.on('close', () => { emit('close'); server.stop(); });
+ws.connect('ws://127.0.0.1:' + server.address().port);
 `;
-    const js = await runChild(script, { args: [plain.url], env: { OHOS_WS_DEBUG: '1', OHOS_WS_POLL: undefined } });
-    assert.match(js.stderr, /: open; read on the JS thread$/m, describeChild(js));
-    const io = await runChild(script, { args: [plain.url], env: { OHOS_WS_DEBUG: '1', OHOS_WS_POLL: 'io' } });
-    assert.match(io.stderr, /: open; read on the I\/O thread$/m, describeChild(io));
+    const lines = async (mode) => {
+      const r = await runChild(script, { env: { OHOS_WS_DEBUG: '1', OHOS_WS_POLL: mode } });
+      assert.equal(r.code, 0, describeChild(r));
+      const client = /^ohos-ws: ws:\/\/127\.0\.0\.1:\d+: open; read on the (JS|I\/O) thread$/m.exec(r.stderr);
+      const server = /^ohos-ws: client 127\.0\.0\.1:\d+: open; read on the (JS|I\/O) thread$/m.exec(r.stderr);
+      assert.ok(client && server, describeChild(r));
+      return [client[1], server[1]];
+    };
+    assert.deepEqual(await lines(undefined), ['JS', 'I/O']);
+    assert.deepEqual(await lines('js'), ['JS', 'JS']);
+    assert.deepEqual(await lines('io'), ['I/O', 'I/O']);
   });
 
   for (const how of ['terminate()', 'process.exit() inside']) {
@@ -129,7 +140,8 @@ w.on('message', () => { emit('busy'); w.terminate(); });
 w.on('error', (e) => emit('worker-failed', { message: String(e && e.stack || e) }));
 w.on('exit', (code) => emit('worker-exit', { code }));
 `,
-        { args: [plain.url], files: { 'worker.mjs': worker }, timeout: 60_000 },
+        // Both roles on the worker's JS thread, so its end must close their libuv handles.
+        { args: [plain.url], files: { 'worker.mjs': worker }, env: { OHOS_WS_POLL: 'js' }, timeout: 60_000 },
       );
       assert.equal(r.signal, null, describeChild(r));
       assert.equal(r.code, 0, describeChild(r));

@@ -116,11 +116,16 @@ pub const IO_THREADS_ENV: &str = "OHOS_WS_IO_THREADS";
 pub const DEBUG_ENV: &str = "OHOS_WS_DEBUG";
 
 /// Environment variable choosing where open connections are read (issue #10 item 2):
-/// unset = on the JS thread where it has libuv, [`POLL_ENV_IO`] = on the I/O thread.
+/// [`POLL_ENV_JS`] = on the JS thread that owns them (where it has libuv),
+/// [`POLL_ENV_IO`] = on the I/O thread; unset = each role's measured default (client:
+/// JS thread, server: I/O thread; see `runtime::js_thread`).
 pub const POLL_ENV: &str = "OHOS_WS_POLL";
 
 /// [`POLL_ENV`]'s value that keeps open connections on the I/O thread.
 pub const POLL_ENV_IO: &str = "io";
+
+/// [`POLL_ENV`]'s value that reads open connections on the JS thread.
+pub const POLL_ENV_JS: &str = "js";
 
 /// Polls of one connection in a row, on the JS thread, while it keeps waking itself
 /// (read budget used up, JS answered at once) before the others get their turn.

@@ -20,6 +20,7 @@ use crate::runtime::client::tls::{ClientCertPaths, TlsOptions};
 use crate::runtime::core::command::{Command, Payload};
 use crate::runtime::core::direct::DirectWriter;
 use crate::runtime::core::outbox::Outbox;
+use crate::runtime::js_thread::Home;
 
 /// Options already shape-checked by `lib/options.js` (R15, R26–R38).
 #[napi(object)]
@@ -221,7 +222,9 @@ pub fn connect(
         Err(e) => return Ok(Either::B(e.into())),
     };
     let runtime = crate::runtime::runtime().map_err(napi::Error::from_reason)?;
-    let (queue, delivery, handovers) = event_queue(on_batch)?;
+    // Read on the JS thread by default: a round trip then wakes one thread, not two (the
+    // A/B numbers are in `runtime::js_thread`).
+    let (queue, delivery, handovers) = event_queue(on_batch, Home::JsThread)?;
     let (outbox, direct) = connection::spawn(runtime, config, queue, handovers);
     Ok(Either::A(NativeConnection {
         outbox,

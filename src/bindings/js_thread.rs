@@ -11,7 +11,7 @@ use std::rc::Rc;
 use napi::bindgen_prelude::Function;
 use napi::{sys, JsValue};
 
-use crate::runtime::js_thread::{self, Deliver};
+use crate::runtime::js_thread::{self, Deliver, Home};
 
 thread_local! {
     /// The async context every direct batch call of this thread runs in (one per
@@ -81,11 +81,8 @@ unsafe extern "C" fn cleanup(handle: sys::napi_async_cleanup_hook_handle, env: *
 }
 
 /// Sets this thread up for reading on it, the first time; `false` when it cannot be
-/// (no libuv loop, `OHOS_WS_POLL=io`).
+/// (no libuv loop).
 fn ensure_thread(env: sys::napi_env) -> bool {
-    if !js_thread::enabled() {
-        return false;
-    }
     let mut uv_loop = ptr::null_mut();
     // SAFETY: `env` is the calling thread's environment.
     let status = unsafe { sys::napi_get_uv_event_loop(env, &mut uv_loop) };
@@ -115,10 +112,11 @@ fn ensure_thread(env: sys::napi_env) -> bool {
 }
 
 /// A callback for direct batch calls to `on_batch`, when this thread reads its
-/// connections itself; `None` when they stay on the I/O thread.
-pub fn callback(on_batch: &Function<'_, (), ()>) -> Option<Rc<JsCallback>> {
+/// connections itself (`home` unless `OHOS_WS_POLL` says otherwise); `None` when they
+/// stay on the I/O thread.
+pub fn callback(on_batch: &Function<'_, (), ()>, home: Home) -> Option<Rc<JsCallback>> {
     let value = on_batch.value();
-    if !ensure_thread(value.env) {
+    if !js_thread::enabled(home) || !ensure_thread(value.env) {
         return None;
     }
     let mut func = ptr::null_mut();

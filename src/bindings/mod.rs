@@ -78,8 +78,9 @@ impl Notifier for TsfnNotifier {
 /// where open connections go when this thread reads them itself (`runtime::js_thread`).
 fn event_queue(
     on_batch: OnBatch<'_>,
+    home: js_thread_rt::Home,
 ) -> napi::Result<(Arc<EventQueue>, Delivery, Option<Arc<Handovers>>)> {
-    let callback = js_thread::callback(&on_batch);
+    let callback = js_thread::callback(&on_batch, home);
     let tsfn: BatchFn = on_batch
         .build_threadsafe_function::<()>()
         .callee_handled::<false>()

@@ -16,6 +16,7 @@ use crate::engine::server_config::RawServerConfig;
 use crate::errors::ServerError;
 use crate::runtime::core::command::{Command, Payload};
 use crate::runtime::core::outbox::Outbox;
+use crate::runtime::js_thread::Home;
 use crate::runtime::server::{self, CertPaths, Server, StartConfig};
 
 /// `WebSocketServerConfig` as `lib/server.js` read it (S4).
@@ -188,7 +189,9 @@ pub fn start_server(
         Ok(rt) => rt,
         Err(e) => return Ok(Either::B(ServerError::Internal(e).into())),
     };
-    let (queue, delivery, handovers) = event_queue(on_batch)?;
+    // A server stays on the I/O thread by default: fan-out to many connections runs at
+    // half the rate on the JS thread (A/B numbers in `runtime::js_thread`).
+    let (queue, delivery, handovers) = event_queue(on_batch, Home::IoThread)?;
     match server::start(runtime, config, queue.clone(), handovers) {
         Ok(server) => Ok(Either::A(NativeServer {
             server,

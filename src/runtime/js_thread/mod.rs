@@ -10,9 +10,28 @@
 //! has no libuv, or `OHOS_WS_POLL=io`, connections stay on tokio as before.
 //!
 //! Polling the existing async driver from libuv, rather than tungstenite's synchronous
-//! `WebSocket` over a nonblocking stream, keeps one open-phase core for both homes
-//! and both roles: flow control, write-through, large frames and the close logic are
-//! the same code. A/B numbers are in `README.md` ("Performance analysis").
+//! `WebSocket` over a nonblocking stream (the candidate, not built), keeps one
+//! open-phase core for both homes and both roles: flow control, write-through, large
+//! frames and the close logic are the same code, and the syscalls and the frame parser
+//! would be the same either way.
+//!
+//! Measured (`npm run bench`, one run of 3 rounds alternating `ohos` and
+//! `ohos@OHOS_WS_POLL=io`, medians; JS thread vs I/O thread):
+//! - client (b) round trips: p50 34.0 vs 150.1 µs, client CPU 98.8 vs 191.0 µs per
+//!   round trip (an earlier run: 143.7 vs 158.4 µs); wss (b) p50 135.4 vs 160.6 µs,
+//!   p99 240 vs 271 µs, CPU 67 vs 128 µs;
+//! - client (a) 566k vs 536k msgs/s, (c) 64 KiB 850 vs 685 MB/s, 1 MiB 699 vs 677,
+//!   wss (c) 714 vs 667, (h) 893 vs 869 conns/s;
+//! - client (d) receive-only 64 B: text 2.52M vs 3.46M, binary 1.04M vs 1.29M msgs/s,
+//!   (e) send-only 709k vs 1,028k (an earlier A/B: 921k vs 786k): parsing, decoding and
+//!   dispatch now share one core, where the I/O thread parsed in parallel;
+//! - server (s1) echo 693k vs 766k msgs/s, (s3) 64 KiB 1,312 vs 999 MB/s, but (s2)
+//!   fan-out to 100 connections 184k vs 452k deliveries/s: the I/O thread, lagging
+//!   behind JS, wrote several rounds per connection in one `writev` (load generator CPU
+//!   0.87 vs 4.05 µs per delivery), where the JS thread writes every round at once.
+//!
+//! So the client is read on the JS thread by default and a server on the I/O thread;
+//! `OHOS_WS_POLL=js` or `io` sets both.
 //!
 //! Events a drive produces are not announced through the threadsafe function (a turn
 //! of the event loop per batch): when libuv woke the drive, the executor calls JS's
@@ -31,7 +50,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::constants::{POLL_ENV, POLL_ENV_IO, REDRIVE_ROUNDS_MAX};
+use crate::constants::{POLL_ENV, POLL_ENV_IO, POLL_ENV_JS, REDRIVE_ROUNDS_MAX};
 use crate::runtime::core::driver::Exit;
 use crate::runtime::core::events::deferring_notifications;
 use crate::runtime::core::open::OpenPhase;
@@ -44,10 +63,28 @@ pub trait Deliver {
     fn deliver(&self);
 }
 
-/// Whether connections opened from JS threads should be read there: libuv is there
-/// and `OHOS_WS_POLL` does not say `io`.
-pub fn enabled() -> bool {
-    uv::available() && std::env::var(POLL_ENV).map_or(true, |v| v.trim() != POLL_ENV_IO)
+/// Where a role's open connections are read by default, when `OHOS_WS_POLL` does not
+/// say: on the JS thread, or on the I/O thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Home {
+    /// Polled by the JS thread's libuv loop.
+    JsThread,
+    /// Driven by the tokio runtime's I/O thread.
+    IoThread,
+}
+
+/// Whether connections of a queue created now should be read on the JS thread: libuv
+/// is there, and `OHOS_WS_POLL` says `js`, or says nothing and the role's default is
+/// the JS thread.
+pub fn enabled(default: Home) -> bool {
+    if !uv::available() {
+        return false;
+    }
+    match std::env::var(POLL_ENV).as_deref().map(str::trim) {
+        Ok(POLL_ENV_IO) => false,
+        Ok(POLL_ENV_JS) => true,
+        _ => default == Home::JsThread,
+    }
 }
 
 const IDLE: u8 = 0;
