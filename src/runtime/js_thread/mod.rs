@@ -371,20 +371,38 @@ unsafe extern "C" fn on_async(_handle: Handle) {
     }));
 }
 
-/// Claims the task for a drive; `false` when a drive of it is under way already (it is
-/// asked to go round once more instead).
-fn claim(task: &Task) -> bool {
-    let state = &task.wake.state;
-    let mut s = state.load(Ordering::Acquire);
-    loop {
-        let (next, ok) = match s {
-            IDLE | QUEUED => (RUNNING, true),
-            _ => (REDO, false),
-        };
-        match state.compare_exchange(s, next, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => return ok,
-            Err(actual) => s = actual,
+impl TaskWake {
+    /// Claims the task for a drive; `false` when a drive of it is under way already (it
+    /// is asked to go round once more instead).
+    fn claim(&self) -> bool {
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            let (next, ok) = match s {
+                IDLE | QUEUED => (RUNNING, true),
+                _ => (REDO, false),
+            };
+            match self
+                .state
+                .compare_exchange(s, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return ok,
+                Err(actual) => s = actual,
+            }
         }
+    }
+
+    /// Ends a round of a drive: `true` when it may stop (now idle), `false` when it was
+    /// woken meanwhile and must poll again (still running).
+    fn release(&self) -> bool {
+        if self
+            .state
+            .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            return true;
+        }
+        self.state.store(RUNNING, Ordering::Release);
+        false
     }
 }
 
@@ -398,7 +416,7 @@ enum Polled {
 /// Polls the driver until it has nothing more to do for now, delivering what it
 /// produced when `deliver` (called from libuv, not from inside JS).
 fn drive(lp: &LocalLoop, id: u32, task: &Rc<Task>, deliver: bool) {
-    if !claim(task) {
+    if !task.wake.claim() {
         return;
     }
     for _ in 0..REDRIVE_ROUNDS_MAX {
@@ -438,15 +456,9 @@ fn drive(lp: &LocalLoop, id: u32, task: &Rc<Task>, deliver: bool) {
         if deferred {
             lp.owe(&task.deliver);
         }
-        if task
-            .wake
-            .state
-            .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
+        if task.wake.release() {
             return;
         }
-        task.wake.state.store(RUNNING, Ordering::Release);
     }
     // Still woken after its rounds: let the other connections and JS go first.
     task.wake.state.store(QUEUED, Ordering::Release);
@@ -525,5 +537,41 @@ pub fn teardown(done: Box<dyn FnOnce()>) {
         done();
     } else {
         TORN_DOWN.with(|t| *t.borrow_mut() = Some(done));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wake_during_a_drive_asks_for_another_round_and_is_never_lost() {
+        // No loop behind it: a queued wake-up is recorded in the state only.
+        let wake = Arc::new(TaskWake {
+            id: 7,
+            state: AtomicU8::new(IDLE),
+            lp: Arc::new(LoopWake::default()),
+        });
+        let waker = Waker::from(wake.clone());
+        waker.wake_by_ref();
+        assert_eq!(wake.state.load(Ordering::Acquire), QUEUED, "idle → queued");
+        waker.wake_by_ref();
+        assert_eq!(wake.state.load(Ordering::Acquire), QUEUED, "queued once");
+        assert!(wake.claim());
+        assert!(!wake.claim(), "a nested drive only asks for another round");
+        assert!(!wake.release(), "so the running drive goes round again");
+        assert!(wake.release(), "then stops");
+        assert!(wake.claim());
+        // A wake-up meanwhile (a timer, JS taking a batch) is a round more, not lost.
+        waker.wake_by_ref();
+        assert!(!wake.release());
+        assert!(wake.release());
+        assert_eq!(wake.state.load(Ordering::Acquire), IDLE);
+        waker.wake_by_ref();
+        assert_eq!(
+            wake.state.load(Ordering::Acquire),
+            QUEUED,
+            "idle again → queued"
+        );
     }
 }
