@@ -5,9 +5,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { runChild, describe as describeChild } from './helpers/child.mjs';
-import { startEchoServer, startTlsEchoServer, closedPort } from './helpers/servers.mjs';
+import { startEchoServers, closedPort } from './helpers/servers.mjs';
 import { startProxy } from './helpers/proxy.mjs';
-import { makeTestPki, pem } from './helpers/certs.mjs';
 
 const SCRIPT = `
 const [url, caPath, proxyPort] = process.argv.slice(2);
@@ -23,19 +22,15 @@ await ws.connect(url, options);
 `;
 
 describe('OHOS_WS_DEBUG', () => {
+  let servers;
   let plain;
   let tls;
   let pki;
   before(async () => {
-    pki = makeTestPki();
-    plain = await startEchoServer();
-    tls = await startTlsEchoServer(pem(pki.local));
+    servers = await startEchoServers();
+    ({ plain, tls, pki } = servers);
   });
-  after(async () => {
-    await plain.close();
-    await tls.close();
-    pki.cleanup();
-  });
+  after(() => servers.close());
 
   it('off: nothing on stderr', async () => {
     const r = await runChild(SCRIPT, { args: [plain.url], env: { OHOS_WS_DEBUG: undefined } });

@@ -6,9 +6,8 @@
 // OHOS_WS_DEBUG. Everything runs in child processes against real peers on 127.0.0.1.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEchoServer, startTlsEchoServer } from './helpers/servers.mjs';
+import { startEchoServers } from './helpers/servers.mjs';
 import { runChild, describe as describeChild, INDEX_URL } from './helpers/child.mjs';
-import { makeTestPki, pem } from './helpers/certs.mjs';
 
 /**
  * A client that sends a mix (small text and binary, a 100 KiB text, a 300 KiB binary,
@@ -54,19 +53,15 @@ await server.stop();
 `;
 
 describe('reading on the JS thread (issue #10 item 2)', () => {
+  let servers;
   let plain;
   let tls;
   let pki;
   before(async () => {
-    pki = makeTestPki();
-    plain = await startEchoServer();
-    tls = await startTlsEchoServer(pem(pki.local));
+    servers = await startEchoServers();
+    ({ plain, tls, pki } = servers);
   });
-  after(async () => {
-    await plain.close();
-    await tls.close();
-    pki.cleanup();
-  });
+  after(() => servers.close());
 
   // Unset: the client on the JS thread and the server on the I/O thread (the defaults);
   // `js` and `io` put both roles in one home.

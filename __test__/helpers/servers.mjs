@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { makeTestPki, pem } from './certs.mjs';
 
 export const HOST = '127.0.0.1';
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -453,4 +454,24 @@ export async function closeQuietly(ws, rec) {
   if (accepted && rec) {
     await rec.waitFor('close', { count: before + 1, timeout: 6000 }).catch(() => {});
   }
+}
+
+/**
+ * A plain and a TLS echo server for suites that use both: `{ pki, plain, tls, close() }`, the
+ * TLS one with the `local` leaf of a fresh makeTestPki() (trust it through `pki.ca.cert`).
+ */
+export async function startEchoServers() {
+  const pki = makeTestPki();
+  const plain = await startEchoServer();
+  const tls = await startTlsEchoServer(pem(pki.local));
+  return {
+    pki,
+    plain,
+    tls,
+    async close() {
+      await plain.close();
+      await tls.close();
+      pki.cleanup();
+    },
+  };
 }

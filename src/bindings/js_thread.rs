@@ -11,7 +11,7 @@ use std::rc::Rc;
 use napi::bindgen_prelude::Function;
 use napi::{sys, JsValue};
 
-use crate::runtime::js_thread::{self, Deliver, Home};
+use crate::runtime::js_thread::{self, Deliver, Home, Setup};
 
 thread_local! {
     /// The async context every direct batch call of this thread runs in (one per
@@ -90,9 +90,10 @@ fn ensure_thread(env: sys::napi_env) -> bool {
         return false;
     }
     // SAFETY: napi gave the loop of this thread's environment.
-    if !unsafe { js_thread::ensure_thread(uv_loop.cast()) } {
-        // Either set up already, or it could not be; `adopt` tells them apart.
-        return true;
+    match unsafe { js_thread::ensure_thread(uv_loop.cast()) } {
+        Setup::Created => {}
+        Setup::Ready => return true,
+        Setup::Unavailable => return false,
     }
     // SAFETY: on the JS thread of `env`; the names are valid for the calls.
     unsafe {

@@ -170,6 +170,21 @@ struct Task {
     deliver: Rc<dyn Deliver>,
 }
 
+impl Task {
+    /// Its id on this thread (the poll handle's data word, the async wake-up's entry).
+    fn id(&self) -> u32 {
+        self.wake.id
+    }
+
+    /// Stops watching the socket; before the socket closes.
+    fn close_poll(&self) {
+        if let Some(poll) = self.poll.borrow_mut().take() {
+            closing();
+            poll.close();
+        }
+    }
+}
+
 /// The executor of one JS thread.
 struct LocalLoop {
     uv_loop: uv::Loop,
@@ -183,6 +198,11 @@ struct LocalLoop {
 }
 
 impl LocalLoop {
+    /// The connection polled here as `id`, if it still is.
+    fn task(&self, id: u32) -> Option<Rc<Task>> {
+        self.tasks.borrow().get(&id).cloned()
+    }
+
     /// JS is owed `deliver`'s batch: call it after this iteration's I/O callbacks.
     ///
     /// Calling it right after each drive cost a JS call (and a microtask checkpoint) per
@@ -230,24 +250,35 @@ fn closing() {
     CLOSING.with(|c| c.set(c.get() + 1));
 }
 
-/// Sets up this thread's executor on `uv_loop` if it has none. Returns `true` when it
-/// was created now: the caller registers [`teardown`] for the environment's end.
+/// What [`ensure_thread`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setup {
+    /// The executor was set up now: the caller registers [`teardown`] for the
+    /// environment's end.
+    Created,
+    /// It was there already.
+    Ready,
+    /// It cannot be (libuv refused a handle): connections stay on the I/O thread.
+    Unavailable,
+}
+
+/// Sets up this thread's executor on `uv_loop` if it has none.
 ///
 /// # Safety
 /// `uv_loop` is the libuv loop of the calling thread (the binding layer gets it from
 /// the thread's environment).
-pub unsafe fn ensure_thread(uv_loop: uv::Loop) -> bool {
+pub unsafe fn ensure_thread(uv_loop: uv::Loop) -> Setup {
     if this_loop().is_some() {
-        return false;
+        return Setup::Ready;
     }
     // SAFETY: the caller's promise (both).
     let Some(check) = (unsafe { CheckHandle::new(uv_loop) }) else {
-        return false;
+        return Setup::Unavailable;
     };
     let Some(handle) = (unsafe { AsyncHandle::new(uv_loop, on_async) }) else {
         closing();
         check.close();
-        return false;
+        return Setup::Unavailable;
     };
     let wake = Arc::new(LoopWake::default());
     *wake.lock() = Some(Woken {
@@ -263,7 +294,7 @@ pub unsafe fn ensure_thread(uv_loop: uv::Loop) -> bool {
         check: RefCell::new(Some(check)),
     });
     THREAD.with(|t| *t.borrow_mut() = Some(lp));
-    true
+    Setup::Created
 }
 
 /// Takes over an open connection on this thread (after [`ensure_thread`]). Returns its
@@ -312,14 +343,11 @@ pub fn adopt(mut phase: OpenPhase, deliver: Rc<dyn Deliver>) -> Option<u32> {
 /// delivered). `false` when it is not polled here (any more).
 pub fn drive_now(id: u32) -> bool {
     let Some(lp) = this_loop() else { return false };
-    let task = lp.tasks.borrow().get(&id).cloned();
-    match task {
-        Some(task) => {
-            drive(&lp, id, &task, false);
-            true
-        }
-        None => false,
-    }
+    let Some(task) = lp.task(id) else {
+        return false;
+    };
+    drive(&lp, &task, false);
+    true
 }
 
 unsafe extern "C" fn on_poll(handle: Handle, status: c_int, events: c_int) {
@@ -330,14 +358,12 @@ unsafe extern "C" fn on_poll(handle: Handle, status: c_int, events: c_int) {
     // A panic must not unwind into libuv; the drive itself already catches the
     // driver's, so this is a last resort.
     let _ = catch_unwind(AssertUnwindSafe(|| {
-        if let Some(lp) = this_loop() {
-            let task = lp.tasks.borrow().get(&id).cloned();
-            if let Some(task) = task {
-                if readable {
-                    task.blocked.fetch_or(MAYBE_READABLE, Ordering::Relaxed);
-                }
-                drive(&lp, id, &task, true);
+        let Some(lp) = this_loop() else { return };
+        if let Some(task) = lp.task(id) {
+            if readable {
+                task.blocked.fetch_or(MAYBE_READABLE, Ordering::Relaxed);
             }
+            drive(&lp, &task, true);
         }
     }));
 }
@@ -360,12 +386,10 @@ unsafe extern "C" fn on_check(_handle: Handle) {
 
 unsafe extern "C" fn on_async(_handle: Handle) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
-        if let Some(lp) = this_loop() {
-            for id in lp.wake.take() {
-                let task = lp.tasks.borrow().get(&id).cloned();
-                if let Some(task) = task {
-                    drive(&lp, id, &task, true);
-                }
+        let Some(lp) = this_loop() else { return };
+        for id in lp.wake.take() {
+            if let Some(task) = lp.task(id) {
+                drive(&lp, &task, true);
             }
         }
     }));
@@ -406,54 +430,57 @@ impl TaskWake {
     }
 }
 
-/// What one poll of the driver came to.
-enum Polled {
-    Pending,
-    Ended(Exit),
+/// Runs `f` on this thread as the driver needs it: inside the tokio runtime (timers the
+/// driver creates, the close deadline and heartbeat, live there), and, when `deliver`
+/// (called from libuv, not from inside JS), with notifications deferred. Returns `f`'s
+/// result and whether JS is owed a batch call.
+fn in_driver_context<R>(deliver: bool, f: impl FnOnce() -> R) -> (R, bool) {
+    let _runtime = crate::runtime::runtime().ok().map(|rt| rt.enter());
+    if deliver {
+        deferring_notifications(f)
+    } else {
+        (f(), false)
+    }
+}
+
+/// How a connection's driver stopped.
+enum Stopped {
+    /// It ended (terminal events follow).
+    Exit(Exit),
+    /// Polling it panicked (a bug).
     Panicked,
 }
 
 /// Polls the driver until it has nothing more to do for now, delivering what it
 /// produced when `deliver` (called from libuv, not from inside JS).
-fn drive(lp: &LocalLoop, id: u32, task: &Rc<Task>, deliver: bool) {
+fn drive(lp: &LocalLoop, task: &Rc<Task>, deliver: bool) {
     if !task.wake.claim() {
         return;
     }
     for _ in 0..REDRIVE_ROUNDS_MAX {
         task.blocked
             .fetch_and(!(READ_BLOCKED | WRITE_BLOCKED), Ordering::Relaxed);
-        let (polled, deferred) = {
+        let (stopped, owed) = {
             let Ok(mut slot) = task.phase.try_borrow_mut() else {
                 task.wake.state.store(IDLE, Ordering::Release);
                 return;
             };
             let Some(phase) = slot.as_mut() else { return };
             let mut cx = Context::from_waker(&task.waker);
-            // Timers the driver creates (close deadline, heartbeat) live on tokio.
-            let _runtime = crate::runtime::runtime().ok().map(|rt| rt.enter());
-            let mut poll =
-                || match catch_unwind(AssertUnwindSafe(|| phase.driver().poll_drive(&mut cx))) {
-                    Ok(Poll::Pending) => Polled::Pending,
-                    Ok(Poll::Ready(exit)) => Polled::Ended(exit),
-                    Err(_) => Polled::Panicked,
-                };
-            if deliver {
-                deferring_notifications(poll)
-            } else {
-                (poll(), false)
-            }
+            in_driver_context(deliver, || {
+                match catch_unwind(AssertUnwindSafe(|| phase.driver().poll_drive(&mut cx))) {
+                    Ok(Poll::Pending) => None,
+                    Ok(Poll::Ready(exit)) => Some(Stopped::Exit(exit)),
+                    Err(_) => Some(Stopped::Panicked),
+                }
+            })
         };
-        let exit = match polled {
-            Polled::Pending => None,
-            Polled::Ended(exit) => Some(Some(exit)),
-            Polled::Panicked => Some(None),
-        };
-        if let Some(exit) = exit {
-            end(lp, id, task, exit, deliver || deferred);
+        if let Some(stopped) = stopped {
+            end(lp, task, stopped, deliver);
             return;
         }
         watch(task);
-        if deferred {
+        if owed {
             lp.owe(&task.deliver);
         }
         if task.wake.release() {
@@ -462,7 +489,7 @@ fn drive(lp: &LocalLoop, id: u32, task: &Rc<Task>, deliver: bool) {
     }
     // Still woken after its rounds: let the other connections and JS go first.
     task.wake.state.store(QUEUED, Ordering::Release);
-    lp.wake.push(id);
+    lp.wake.push(task.id());
 }
 
 /// Asks libuv for the readiness the last poll waited on.
@@ -480,28 +507,19 @@ fn watch(task: &Task) {
     }
 }
 
-/// The connection ended (`None`: its driver panicked): terminal events, then it leaves
-/// this thread. The poll handle goes before the socket closes.
-fn end(lp: &LocalLoop, id: u32, task: &Rc<Task>, exit: Option<Exit>, deliver: bool) {
-    lp.tasks.borrow_mut().remove(&id);
-    if let Some(poll) = task.poll.borrow_mut().take() {
-        closing();
-        poll.close();
-    }
+/// The connection's driver stopped: terminal events, then it leaves this thread. The
+/// poll handle goes before the socket closes.
+fn end(lp: &LocalLoop, task: &Rc<Task>, stopped: Stopped, deliver: bool) {
+    lp.tasks.borrow_mut().remove(&task.id());
+    task.close_poll();
     let Some(phase) = task.phase.borrow_mut().take() else {
         return;
     };
-    let finish = || match exit {
-        Some(exit) => phase.finish(exit),
-        None => phase.fail(),
-    };
-    let _runtime = crate::runtime::runtime().ok().map(|rt| rt.enter());
-    let ((), deferred) = if deliver {
-        deferring_notifications(finish)
-    } else {
-        (finish(), false)
-    };
-    if deferred {
+    let ((), owed) = in_driver_context(deliver, || match stopped {
+        Stopped::Exit(exit) => phase.finish(exit),
+        Stopped::Panicked => phase.fail(),
+    });
+    if owed {
         lp.owe(&task.deliver);
     }
 }
@@ -516,10 +534,7 @@ pub fn teardown(done: Box<dyn FnOnce()>) {
     };
     let tasks: Vec<Rc<Task>> = lp.tasks.borrow_mut().drain().map(|(_, t)| t).collect();
     for task in tasks {
-        if let Some(poll) = task.poll.borrow_mut().take() {
-            closing();
-            poll.close();
-        }
+        task.close_poll();
         drop(task.phase.borrow_mut().take());
     }
     lp.owed.borrow_mut().clear();

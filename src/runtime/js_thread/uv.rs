@@ -117,6 +117,33 @@ unsafe fn free(handle: Handle, kind: c_int) {
     drop(Box::from_raw(slice));
 }
 
+/// A handle of `kind` on `lp`, initialised by `init` and not keeping the loop alive
+/// (the connection's event queue does that, R10); freed again if `init` fails.
+///
+/// # Safety
+/// `lp` is the loop of the calling thread; `init` is the `uv_*_init` of `kind`.
+unsafe fn open(
+    lp: Loop,
+    kind: c_int,
+    init: impl FnOnce(&Api, Loop, Handle) -> c_int,
+) -> Option<Handle> {
+    let (api, handle) = alloc(kind)?;
+    if init(api, lp, handle) != 0 {
+        free(handle, kind);
+        return None;
+    }
+    (api.unref)(handle);
+    Some(handle)
+}
+
+/// Closes a live handle from [`open`]; libuv calls `freed` (which frees it) once.
+fn close(handle: Handle, freed: CloseCb) {
+    if let Some(api) = api() {
+        // SAFETY: the handle is live and closed only here (its owner is consumed).
+        unsafe { (api.close)(handle, freed) };
+    }
+}
+
 /// The `data` word of a handle.
 ///
 /// # Safety
@@ -159,14 +186,8 @@ impl PollHandle {
     /// `lp` is the loop of the calling thread, and `fd` an open socket nobody else
     /// polls on that loop.
     pub unsafe fn new(lp: Loop, fd: c_int, data: usize) -> Option<PollHandle> {
-        let (api, handle) = alloc(UV_POLL)?;
-        if (api.poll_init)(lp, handle, fd) != 0 {
-            free(handle, UV_POLL);
-            return None;
-        }
+        let handle = open(lp, UV_POLL, |api, lp, h| (api.poll_init)(lp, h, fd))?;
         *handle.cast::<usize>() = data;
-        // The connection's event queue keeps the process alive while it is open (R10).
-        (api.unref)(handle);
         Some(PollHandle { handle, events: 0 })
     }
 
@@ -192,12 +213,11 @@ impl PollHandle {
     /// Stops and closes the handle; its memory is freed in libuv's close callback.
     /// Call before the socket closes.
     pub fn close(self) {
-        let Some(api) = api() else { return };
-        // SAFETY: the handle is live; after uv_close libuv calls free_poll exactly once.
-        unsafe {
-            (api.poll_stop)(self.handle);
-            (api.close)(self.handle, free_poll);
+        if let Some(api) = api() {
+            // SAFETY: the handle is live (`close` consumes self).
+            unsafe { (api.poll_stop)(self.handle) };
         }
+        close(self.handle, free_poll);
     }
 }
 
@@ -216,12 +236,7 @@ impl AsyncHandle {
     /// # Safety
     /// `lp` is the loop of the calling thread.
     pub unsafe fn new(lp: Loop, cb: AsyncCb) -> Option<AsyncHandle> {
-        let (api, handle) = alloc(UV_ASYNC)?;
-        if (api.async_init)(lp, handle, cb) != 0 {
-            free(handle, UV_ASYNC);
-            return None;
-        }
-        (api.unref)(handle);
+        let handle = open(lp, UV_ASYNC, |api, lp, h| (api.async_init)(lp, h, cb))?;
         Some(AsyncHandle { handle })
     }
 
@@ -235,10 +250,7 @@ impl AsyncHandle {
 
     /// Closes the handle (loop thread only); freed in libuv's close callback.
     pub fn close(self) {
-        if let Some(api) = api() {
-            // SAFETY: the handle is live; libuv calls free_async once.
-            unsafe { (api.close)(self.handle, free_async) };
-        }
+        close(self.handle, free_async);
     }
 }
 
@@ -255,12 +267,7 @@ impl CheckHandle {
     /// # Safety
     /// `lp` is the loop of the calling thread.
     pub unsafe fn new(lp: Loop) -> Option<CheckHandle> {
-        let (api, handle) = alloc(UV_CHECK)?;
-        if (api.check_init)(lp, handle) != 0 {
-            free(handle, UV_CHECK);
-            return None;
-        }
-        (api.unref)(handle);
+        let handle = open(lp, UV_CHECK, |api, lp, h| (api.check_init)(lp, h))?;
         Some(CheckHandle {
             handle,
             started: false,
@@ -288,9 +295,6 @@ impl CheckHandle {
 
     /// Closes the handle (loop thread only); freed in libuv's close callback.
     pub fn close(self) {
-        if let Some(api) = api() {
-            // SAFETY: the handle is live; libuv calls free_check once.
-            unsafe { (api.close)(self.handle, free_check) };
-        }
+        close(self.handle, free_check);
     }
 }
