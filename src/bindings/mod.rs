@@ -5,6 +5,7 @@
 //! `{code, message}` once.
 
 pub mod client;
+mod host;
 mod js_thread;
 pub mod server;
 

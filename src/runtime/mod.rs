@@ -10,6 +10,7 @@ pub mod client;
 pub mod core;
 pub mod diagnostics;
 pub mod head;
+pub mod host;
 pub mod js_thread;
 pub mod keys;
 pub mod server;

@@ -74,10 +74,10 @@ pub enum Home {
 }
 
 /// Whether connections of a queue created now should be read on the JS thread: libuv
-/// is there, and `OHOS_WS_POLL` says `js`, or says nothing and the role's default is
-/// the JS thread.
+/// is there, the host runtime lets us drive it (`runtime::host`), and `OHOS_WS_POLL`
+/// says `js`, or says nothing and the role's default is the JS thread.
 pub fn enabled(default: Home) -> bool {
-    if !uv::available() {
+    if !crate::runtime::host::libuv_poll_allowed() || !uv::available() {
         return false;
     }
     match std::env::var(POLL_ENV).as_deref().map(str::trim) {
