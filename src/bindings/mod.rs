@@ -5,7 +5,7 @@
 //! `{code, message}` once.
 
 pub mod client;
-mod host;
+pub mod host;
 mod js_thread;
 pub mod server;
 
