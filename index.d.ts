@@ -3,7 +3,7 @@
 //
 // It mirrors the OpenHarmony dynamic-ArkTS declarations of `@ohos.net.webSocket` (API 26.0.0 surface) so that
 // code written for `import { webSocket } from '@kit.NetworkKit'` type-checks against this package unchanged.
-// Rule numbers (R1–R73, S1–S23) refer to the behavioural contract `spec/API.md`.
+// Rule numbers (R1–R73, S1–S23) refer to the behavioural contract `doc/spec.md`.
 //
 // Runtime shape (R1): `module.exports` IS the namespace object `webSocket`
 // (`{ createWebSocket, createWebSocketServer, TlsProtocol }`) and is also reachable as

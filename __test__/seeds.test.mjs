@@ -4,7 +4,7 @@
 // `@kit.BasicServicesKit` / `@ohos.base` imports are dropped, `"ws://"` becomes a local server URL (or is kept, to
 // check what the doc's own URL does), and the code runs in a `node:vm` context whose `console` records each line.
 // Listener-only examples get `export const __probe = ws;` appended so the test can drive that very instance.
-// Waits are bounded and event-driven (console lines and server events wake them). Rxx = rule in spec/API.md.
+// Waits are bounded and event-driven (console lines and server events wake them). Rxx = rule in doc/spec.md.
 // Loopback only: every server binds 127.0.0.1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 // Hand-made SVG bar chart for bench/run.mjs (no charting dependency): one group of bars
 // per scenario metric, one bar per client or server, heights in "× plain ws" with a
-// dashed line at 1×, so the README can embed the picture of the latest run.
+// dashed line at 1×, so bench/README.md can embed the picture of the latest run.
 
 const COLORS = ['#d9480f', '#868e96', '#1c7ed6', '#2f9e44', '#ae3ec9', '#f59f00'];
 

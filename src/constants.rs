@@ -1,5 +1,5 @@
-//! Every tunable number of the client in one place, each with its unit in the name
-//! and the spec rule (`shared/spec/API.md`) it implements.
+//! Every tunable number of both roles in one place, each with its unit in the name
+//! and the spec rule (`doc/spec.md`) it implements.
 
 /// Longest accepted URL, in characters (R17; OH API 15–25 value).
 pub const URL_MAX_CHARS: usize = 2048;
