@@ -234,7 +234,7 @@ describe('S18/S19/S20: close and error events', () => {
     await delay(20);
     socket.destroy();
     const err = await rec.next('error');
-    assertBusinessError(err.err, SE.EVENT, '0');
+    assertBusinessError(err.err, SE.EVENT);
     const e = await rec.next('close');
     assert.deepEqual(e.conn, conn);
     assert.deepEqual({ ...e.result }, { code: 1006, reason: 'The link is down', closeReason: 'The link is down' });

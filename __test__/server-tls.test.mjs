@@ -91,7 +91,7 @@ describe('wss server', () => {
     const ws = webSocket.createWebSocket();
     const failed = new Promise((r) => ws.on('error', r));
     await ws.connect(url);
-    assertBusinessError(await withTimeout(failed, 5000, 'error event'), SE.EVENT, '0');
+    assertBusinessError(await withTimeout(failed, 5000, 'error event'), SE.EVENT);
     assert.equal(await ohosEcho(wss, pki.ca.cert), 'over tls');
     await server.stop();
   });

@@ -98,6 +98,14 @@ function eventError(status, detail) {
   return withDetail(businessError(ERRORS.EVENT, String(status)), detail);
 }
 
+/**
+ * A server `error` event's error: exactly `{code: 200, message}` (S20; R64's `data` is a
+ * client rule, spec table (d)), with the reason as the non-enumerable `detail`.
+ */
+function serverEventError(detail) {
+  return withDetail(businessError(ERRORS.EVENT), detail);
+}
+
 /** Size of the receive buffer batches are copied into when it is (re)made small. */
 const RX_SMALL_BYTES = 64 * 1024;
 /** A receive buffer grown past this by a big batch is made small again afterwards. */
@@ -165,4 +173,4 @@ const utf8 = typeof Buffer.prototype.utf8Slice === 'function'
   ? (buf, start, end) => buf.utf8Slice(start, end)
   : (buf, start, end) => buf.toString('utf8', start, end);
 
-module.exports = { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, utf8, takeBatch, messageData };
+module.exports = { KIND, CLIENT_EVENTS, Listeners, invoke, decodeHeaders, eventError, serverEventError, utf8, takeBatch, messageData };

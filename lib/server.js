@@ -8,7 +8,7 @@ const native = require('./native');
 const { ERRORS, BusinessError, businessError, withDetail } = require('./errors');
 const { isObject } = require('./options');
 const { readServerConfig } = require('./server-config');
-const { KIND, Listeners, invoke, eventError, utf8, takeBatch, messageData } = require('./events');
+const { KIND, Listeners, invoke, serverEventError, utf8, takeBatch, messageData } = require('./events');
 const { isSendable } = require('./payload');
 const { SendTick } = require('./tick');
 
@@ -217,7 +217,7 @@ class WebSocketServer {
           break;
         case KIND.ERROR:
         case KIND.REFUSED:
-          this.#emit('error', eventError(0, utf8(buf, offset, end)));
+          this.#emit('error', serverEventError(utf8(buf, offset, end)));
           break;
         case KIND.CLOSE:
           if (conn !== undefined) {

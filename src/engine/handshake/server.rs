@@ -50,12 +50,6 @@ pub fn parse_request(buf: &[u8]) -> Result<Option<(UpgradeRequest, usize)>, Reje
         Err(httparse::Error::TooManyHeaders) => return Err(reject(431, "too many headers")),
         Err(e) => return Err(reject(400, &format!("malformed request: {e}"))),
     };
-    if request.method != Some("GET") {
-        return Err(reject(400, "the upgrade request must be a GET"));
-    }
-    if request.version != Some(1) {
-        return Err(reject(400, "the upgrade request must be HTTP/1.1"));
-    }
     let headers: Vec<(String, String)> = request
         .headers
         .iter()
@@ -66,13 +60,26 @@ pub fn parse_request(buf: &[u8]) -> Result<Option<(UpgradeRequest, usize)>, Reje
             )
         })
         .collect();
-    let validated = validate(&headers)?;
+    let validated = validate(request.method, request.version, &headers)?;
     Ok(Some((validated, used)))
 }
 
-fn validate(headers: &[(String, String)]) -> Result<UpgradeRequest, Rejection> {
+/// S8: a request that does not ask for a WebSocket upgrade gets 426, whatever its method
+/// and version (it is plain HTTP sent to a WebSocket-only port); one that asks for it but
+/// gets the upgrade wrong gets 400.
+fn validate(
+    method: Option<&str>,
+    version: Option<u8>,
+    headers: &[(String, String)],
+) -> Result<UpgradeRequest, Rejection> {
     if !header(headers, "upgrade").is_some_and(|v| lists_token(v, "websocket")) {
         return Err(reject(426, "not a WebSocket upgrade request"));
+    }
+    if method != Some("GET") {
+        return Err(reject(400, "the upgrade request must be a GET"));
+    }
+    if version != Some(1) {
+        return Err(reject(400, "the upgrade request must be HTTP/1.1"));
     }
     if !header(headers, "connection").is_some_and(|v| lists_token(v, "upgrade")) {
         return Err(reject(400, "missing Connection: Upgrade"));
@@ -194,6 +201,12 @@ mod tests {
             .replacen("HTTP/1.1", "HTTP/1.0", 1);
         assert_eq!(status_of(http10.as_bytes()), 400);
         assert_eq!(status_of(&request(&["Connection: close"])), 426);
+        // Plain HTTP of any method or version, without upgrade headers: 426 (S8).
+        assert_eq!(
+            status_of(b"POST /submit HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),
+            426
+        );
+        assert_eq!(status_of(b"GET / HTTP/1.0\r\n\r\n"), 426);
         let mut no_key = good();
         no_key.pop();
         assert_eq!(status_of(&request(&no_key)), 400);
