@@ -3,22 +3,25 @@
 // project under os.tmpdir() with cargo, rustc and ~/.cargo/bin removed from PATH, and used
 // there: a seed's full example (imports pointed at the package), the same flow with the
 // ORIGINAL ArkTS imports under `--import ohos-net-websocket/register`, `require` from
-// CommonJS, the `ohos-ws` bin, and finally the error a user gets when no binary is installed.
-// Uses the addon `npm test` has just built (never builds). Servers bind 127.0.0.1 only.
+// CommonJS, the `ohos-ws` bin, the loader's order (a source build's binary first) and its
+// refusal of another version's binary, and finally the error a user gets when no binary is
+// installed. Packs with scripts/pack-all.mjs (`napi artifacts` in a staging copy). Uses the
+// addon `npm test` has just built (never builds). Servers bind 127.0.0.1 only.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, transcript } from './helpers/process.mjs';
 import { stripTypes, pointImportsAt, startByeServer, BYE_RUNS, assertByeRun } from './helpers/seeds.mjs';
 import { startEchoServer } from './helpers/servers.mjs';
+import { packAll, declaredPlatforms } from '../scripts/pack-all.mjs';
+import { parseTriple } from '@napi-rs/cli';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const { stagePlatformPackage } = require('../scripts/platform-package.js');
 const rootPkg = require('../package.json');
 const PLATFORM = 'linux-x64-gnu';
 const PLATFORM_PKG = `${rootPkg.name}-${PLATFORM}`;
@@ -83,9 +86,7 @@ const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 
 before(() => {
   if (skip) return;
-  for (const f of ['binding.js', platformPkg.main]) {
-    assert.ok(existsSync(join(ROOT, f)), `${f} is missing: run \`npm run build\` first (npm test does)`);
-  }
+  assert.ok(existsSync(join(ROOT, platformPkg.main)), `${platformPkg.main} is missing: run \`npm run build\` first (npm test does)`);
   TMP = mkdtempSync(join(tmpdir(), 'ohos-ws-install-'));
   const bin = join(TMP, 'bin');
   mkdirSync(bin);
@@ -97,29 +98,44 @@ before(() => {
 });
 after(() => TMP && rmSync(TMP, { recursive: true, force: true }));
 
-test('the root package declares the platform package the napi-rs way', { skip }, () => {
-  assert.equal(platformPkg.name, PLATFORM_PKG);
-  assert.equal(platformPkg.version, rootPkg.version);
-  assert.deepEqual(rootPkg.optionalDependencies, { [PLATFORM_PKG]: rootPkg.version }); // exact version
+test('the root package declares every platform package of napi.targets the napi-rs way', () => {
+  const platforms = rootPkg.napi.targets.map((triple) => parseTriple(triple));
+  assert.deepEqual(declaredPlatforms().sort(), platforms.map((t) => t.platformArchABI).sort(), 'one npm/ dir per target');
+  for (const need of ['linux-x64-gnu', 'linux-x64-musl', 'linux-arm64-gnu', 'win32-x64-msvc', 'darwin-arm64', 'darwin-x64']) {
+    assert.ok(declaredPlatforms().includes(need), `${need} is declared`);
+  }
+  const optional = {};
+  for (const target of platforms) {
+    const dir = target.platformArchABI;
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'npm', dir, 'package.json'), 'utf8'));
+    assert.equal(manifest.name, `${rootPkg.name}-${dir}`);
+    assert.equal(manifest.version, rootPkg.version, `npm/${dir} has the root's version`);
+    assert.equal(manifest.main, `${rootPkg.napi.binaryName}.${dir}.node`);
+    assert.deepEqual(manifest.files, [manifest.main]);
+    assert.deepEqual(manifest.os, [target.platform]);
+    assert.deepEqual(manifest.cpu, [target.arch]);
+    assert.deepEqual(manifest.libc, { gnu: ['glibc'], musl: ['musl'] }[target.abi], `npm/${dir} libc`);
+    assert.ok(existsSync(join(ROOT, 'npm', dir, 'README.md')));
+    optional[manifest.name] = rootPkg.version; // exact version
+  }
+  assert.deepEqual(rootPkg.optionalDependencies, optional);
   assert.deepEqual([platformPkg.os, platformPkg.cpu, platformPkg.libc], [['linux'], ['x64'], ['glibc']]);
-  assert.deepEqual(platformPkg.files, [platformPkg.main]);
   for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) {
     assert.equal(rootPkg.scripts[script], undefined, `no ${script} script: installing must never need cargo`);
   }
-  // binding.js looks next to itself first (a source build), then in the platform package
-  const loader = readFileSync(join(ROOT, 'binding.js'), 'utf8');
-  const local = loader.indexOf(`require('./${platformPkg.main}')`);
-  const packaged = loader.indexOf(`require('${PLATFORM_PKG}')`);
-  assert.ok(local > 0 && packaged > local, 'binding.js tries the local .node before the platform package');
+  // musl is told from the running process, never from the host's ldd or a child process
+  const code = readFileSync(join(ROOT, 'lib', 'native.js'), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+  assert.match(code, /glibcVersionRuntime/);
+  assert.doesNotMatch(code, /\bldd\b|child_process|\bexecSync\b|\bspawn/);
 });
 
 test('npm pack: the main tarball ships the JS, typings, loader, register hook and CLI, and no binary', { skip }, async (t) => {
   const report = await pack(ROOT);
   tarballs.root = report.path;
   const files = report.files.map((f) => f.path).sort();
-  const allowed = /^(?:index\.js|index\.d\.ts|binding\.js|register\.mjs|register\.d\.ts|package\.json|README\.md|LICENSE|doc\/api\.md|bin\/ohos-ws\.js|lib\/[\w/.-]+\.m?js)$/;
+  const allowed = /^(?:index\.js|index\.d\.ts|register\.mjs|register\.d\.ts|package\.json|README\.md|LICENSE|doc\/api\.md|bin\/ohos-ws\.js|lib\/[\w/.-]+\.m?js)$/;
   assert.deepEqual(files.filter((f) => !allowed.test(f)), [], 'files a user needs neither at run time nor to read');
-  for (const f of ['index.js', 'index.d.ts', 'binding.js', 'register.mjs', 'register.d.ts', 'package.json', 'README.md',
+  for (const f of ['index.js', 'index.d.ts', 'register.mjs', 'register.d.ts', 'package.json', 'README.md',
     'LICENSE', 'bin/ohos-ws.js', 'lib/websocket.js', 'lib/native.js', 'lib/register/hooks.mjs', 'lib/register/base.mjs',
     'lib/cli/main.js']) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
@@ -127,13 +143,24 @@ test('npm pack: the main tarball ships the JS, typings, loader, register hook an
   t.diagnostic(`${report.filename}: ${kib(report.size)} packed, ${kib(report.unpackedSize)} unpacked, ${files.length} files`);
 });
 
-test('the platform package, filled with the built binary in a staging copy, packs to manifest + binary', { skip }, async (t) => {
-  const staged = stagePlatformPackage(PLATFORM, join(TMP, 'platform'));
-  const report = await pack(staged);
-  tarballs.platform = report.path;
-  assert.deepEqual(report.files.map((f) => f.path).sort(), ['LICENSE', 'README.md', platformPkg.main, 'package.json']);
-  assert.deepEqual(readdirSync(join(ROOT, 'npm', PLATFORM)).filter((f) => f.endsWith('.node')), [], 'npm/ stays free of binaries');
-  t.diagnostic(`${report.filename}: ${kib(report.size)} packed, ${kib(report.unpackedSize)} unpacked`);
+test('pack-all: the platform package, filled by napi artifacts in a staging copy, packs to manifest + binary', { skip }, async (t) => {
+  const dest = join(TMP, 'platform');
+  const packed = packAll({ dest, platforms: [PLATFORM], root: false });
+  assert.equal(packed.root, null);
+  assert.deepEqual(Object.keys(packed.platforms), [PLATFORM]);
+  tarballs.platform = packed.platforms[PLATFORM];
+  assert.equal(tarballs.platform, join(dest, `${PLATFORM_PKG}-${rootPkg.version}.tgz`));
+  const listing = await run('tar', ['-tzvf', tarballs.platform], { env: process.env });
+  assert.equal(listing.code, 0, transcript(listing));
+  const entries = listing.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/));
+  const files = entries.map((cols) => cols[cols.length - 1].replace(/^package\//, '')).sort();
+  assert.deepEqual(files, ['LICENSE', 'README.md', platformPkg.main, 'package.json'].sort());
+  const size = Number(entries.find((cols) => cols[cols.length - 1] === `package/${platformPkg.main}`)[2]);
+  assert.equal(size, readFileSync(join(ROOT, platformPkg.main)).length, 'the binary is the one `npm run build` made');
+  for (const dir of declaredPlatforms()) {
+    assert.deepEqual(readdirSync(join(ROOT, 'npm', dir)).filter((f) => f.endsWith('.node')), [], `npm/${dir} stays free of binaries`);
+  }
+  t.diagnostic(`${PLATFORM_PKG}: ${kib(readFileSync(tarballs.platform).length)} packed`);
 });
 
 test('npm install --offline of both tarballs succeeds with no Rust toolchain on PATH', { skip }, async () => {
@@ -190,6 +217,37 @@ test('the ohos-ws bin of the installed package talks to a local echo server', { 
   const r = await run(join(project, 'node_modules', '.bin', 'ohos-ws'), ['connect', server.url, '-x', 'installed'], { cwd: project, env });
   assert.equal(r.code, 0, transcript(r));
   assert.equal(r.stdout, 'installed\n');
+});
+
+test('a binary at the package root (a source build) is loaded before the platform package', { skip }, async () => {
+  const installedRoot = join(project, 'node_modules', rootPkg.name);
+  const local = join(installedRoot, platformPkg.main);
+  copyFileSync(join(project, 'node_modules', PLATFORM_PKG, platformPkg.main), local);
+  try {
+    const r = await node(['-e', `require('${rootPkg.name}'); console.log(JSON.stringify(Object.keys(require.cache).filter((k) => k.endsWith('.node'))))`]);
+    assert.equal(r.code, 0, transcript(r));
+    assert.deepEqual(JSON.parse(r.stdout), [realpathSync(local)]);
+  } finally {
+    rmSync(local, { force: true });
+  }
+});
+
+test('a platform package of another version is refused, with the reason as `cause`', { skip }, async () => {
+  const manifestPath = join(project, 'node_modules', PLATFORM_PKG, 'package.json');
+  const original = readFileSync(manifestPath, 'utf8');
+  writeFileSync(manifestPath, JSON.stringify({ ...JSON.parse(original), version: '0.0.0-other' }));
+  try {
+    const native = JSON.stringify(join(project, 'node_modules', rootPkg.name, 'lib', 'native.js'));
+    const script = `try { require(${native}) } catch (e) { console.log(JSON.stringify({ code: e.code, cause: e.cause && e.cause.code, message: e.cause && e.cause.message })) }`;
+    const r = await node(['-e', script]);
+    assert.equal(r.code, 0, transcript(r));
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.code, 'ERR_OHOS_WS_NO_BINARY');
+    assert.equal(out.cause, 'ERR_OHOS_WS_BINARY_VERSION');
+    assert.match(out.message, /0\.0\.0-other/);
+  } finally {
+    writeFileSync(manifestPath, original);
+  }
 });
 
 const usesNativeWrapper = readFileSync(join(ROOT, 'lib', 'websocket.js'), 'utf8').includes("require('./native')");

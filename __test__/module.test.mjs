@@ -1,10 +1,11 @@
-// Module shape (R1, R8, R9, R39) and the BusinessError shape (R2, R3).
+// Module shape (R1, R8, R9, R39), the BusinessError shape (R2, R3), and the native loader telling the addon when the host is not Node.js.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import webSocket, { webSocket as named } from '../index.js';
 import { startEchoServer, closedPort, recordEvents, closeQuietly, callbackCall } from './helpers/servers.mjs';
 import { E, assertBusinessError, expectRejection, expectResolvedTrue, assertThrows401 } from './helpers/assertions.mjs';
+import { run, transcript } from './helpers/process.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -211,4 +212,34 @@ describe('R2/R3: BusinessError shape', () => {
     assertBusinessError(ev.value, E.EVENT, '0');
     assert.equal(JSON.stringify(ev.value), '{"code":200,"message":"Websocket connect failed","data":"0"}');
   });
+});
+
+describe('native loader (lib/native.js)', () => {
+  // Counts calls of the addon's refuseLibuvPoll by wrapping the exports of the one .node the
+  // loader dlopens, in a fresh process whose runtime markers are set as Bun's or Deno's are.
+  const probe = (marker) => [
+    'const dlopen = process.dlopen;',
+    'let calls = 0;',
+    'process.dlopen = function (module, ...rest) {',
+    '  dlopen.call(this, module, ...rest);',
+    '  const refuse = module.exports.refuseLibuvPoll;',
+    '  module.exports.refuseLibuvPoll = () => { calls++; return refuse(); };',
+    '};',
+    marker,
+    `require(${JSON.stringify(require.resolve('../lib/native.js'))});`,
+    'console.log(calls);',
+  ].join('\n');
+
+  for (const [host, marker, expected] of [
+    ['Node.js', '', '0'],
+    ['Bun (process.versions.bun)', "Object.defineProperty(process.versions, 'bun', { value: '1.2.0', enumerable: true });", '1'],
+    ['Deno (process.versions.deno)', "Object.defineProperty(process.versions, 'deno', { value: '2.1.0', enumerable: true });", '1'],
+    ['Deno (globalThis.Deno)', 'globalThis.Deno = { version: {} };', '1'],
+  ]) {
+    it(`refuses the host's libuv exactly when the host is not Node.js: ${host}`, async () => {
+      const r = await run(process.execPath, ['-e', probe(marker)]);
+      assert.equal(r.code, 0, transcript(r));
+      assert.equal(r.stdout.trim(), expected);
+    });
+  }
 });
