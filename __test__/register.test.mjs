@@ -1,7 +1,8 @@
-// `node --import ohos-net-websocket/register` (zero-edit ArkTS) and the package's exports map.
+// `node --import ohos-net-websocket/register` (zero-edit ArkTS; Node 18.19+) and the package's exports map.
 //  * the exports map resolves `.`, `./register`, `./package.json`, `./lib/testing.js` and keeps
 //    the internals private; CommonJS `require` and ESM `import webSocket` / `import { webSocket }`
 //    give the one namespace object (R1);
+//  * without module.register the hook refuses with its own message;
 //  * the hook maps `@kit.NetworkKit`, `@ohos.net.webSocket`, `@kit.BasicServicesKit` and
 //    `@ohos.base`, and leaves every other specifier alone;
 //  * every seed example, type-stripped with its ORIGINAL import lines, runs under the hook in
@@ -114,6 +115,20 @@ test('the hook maps the four OpenHarmony module names and passes everything else
     typeNames: true,
     passThrough: true,
   });
+});
+
+test('on a Node.js without module.register (< 18.19) the hook refuses with what to do, before any app code', async () => {
+  // Such a Node, simulated: module.register removed from the builtin before the hook loads.
+  // scripts/node-versions.sh checks the same message on a real Node 18.18.
+  writeFileSync(join(TMP, 'no-register.cjs'), "const m = require('node:module');\ndelete m.register;\nm.syncBuiltinESMExports();\n");
+  const r = await runScript('never-runs.mjs', "console.log('app ran');\n", ['--require', join(TMP, 'no-register.cjs'), ...HOOK]);
+  assert.equal(r.code, 1, transcript(r));
+  assert.equal(r.stdout, '');
+  assert.match(
+    r.stderr,
+    new RegExp(`Error: ohos-net-websocket/register needs Node\\.js 18\\.19 or newer \\(module\\.register\\); this is ${process.version.replaceAll('.', '\\.')}\\. ` +
+      "Without it, import 'ohos-net-websocket' instead of the OpenHarmony module names\\."),
+  );
 });
 
 test('without the hook the OpenHarmony names do not resolve (the hook is what maps them)', async () => {

@@ -4,11 +4,12 @@
 // own client as peers on 127.0.0.1.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { webSocket } from './helpers/client.mjs';
 import { assertBusinessError, expectRejection, assertThrows401 } from './helpers/assertions.mjs';
 import { SE, localConfig, startServer, wsClient, wsClosed, wsReceived, maskedFrame, rawUpgraded } from './helpers/server.mjs';
 import { delay, closePayload, withTimeout } from './helpers/servers.mjs';
+import { pythonPeer } from '../scripts/python-peer.mjs';
 
 describe('S10/S11: connect event and connection identity', () => {
   it('connect carries {clientIP, clientPort} of the TCP peer, after the handshake', async () => {
@@ -342,12 +343,8 @@ describe('peers: this package\'s client and Python websockets', () => {
   });
 
   it('Python websockets client: echo of text and binary, then a clean close', async () => {
-    let python = 'python3';
-    try {
-      execFileSync(python, ['-c', 'import websockets'], { stdio: 'ignore' });
-    } catch {
-      assert.fail('Python 3 with the websockets package is required (.ci/run installs it)');
-    }
+    // A venv with the pinned websockets, made on first use; throws (fails) with what to install.
+    const python = pythonPeer();
     const { server, rec, url } = await startServer();
     server.on('messageReceive', ({ data, clientConnection }) => server.send(data, clientConnection));
     const script = `

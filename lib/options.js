@@ -33,14 +33,25 @@ function readHeaders(header) {
   return flat;
 }
 
+/**
+ * One environment variable, or undefined where reading it is refused (Deno without
+ * `--allow-env` throws): a proxy nobody may see is no proxy, not a failed connect.
+ */
+function envVar(name) {
+  try {
+    return process.env[name] || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** R31: the environment's proxy variables, upper case first. */
 function systemProxy() {
-  const env = process.env;
   return {
     mode: 'system',
-    httpProxy: env.HTTP_PROXY || env.http_proxy || undefined,
-    httpsProxy: env.HTTPS_PROXY || env.https_proxy || undefined,
-    noProxy: env.NO_PROXY || env.no_proxy || undefined,
+    httpProxy: envVar('HTTP_PROXY') || envVar('http_proxy'),
+    httpsProxy: envVar('HTTPS_PROXY') || envVar('https_proxy'),
+    noProxy: envVar('NO_PROXY') || envVar('no_proxy'),
   };
 }
 

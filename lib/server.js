@@ -139,7 +139,7 @@ class WebSocketServer {
       const cb = [args[0], args[1]].find((a) => typeof a === 'function');
       if (cb === undefined) return reject(ERRORS.PARAMETER);
       const err = businessError(ERRORS.PARAMETER);
-      process.nextTick(() => invoke(cb, err, undefined, 1));
+      queueMicrotask(() => invoke(cb, err, undefined, 1)); // as settle() in websocket.js
       return undefined;
     }
     if (connection.clientIP === '') return reject(ERRORS.UNKNOWN);

@@ -24,7 +24,9 @@ const TlsProtocol = Object.freeze({ TLS_V_1_0: 0, TLS_V_1_1: 1, TLS_V_1_2: 2, TL
  */
 function settle(cb, err) {
   if (cb) {
-    process.nextTick(cb, err, err ? undefined : true);
+    // A microtask, not process.nextTick: Deno does not drain the nextTick queue when a
+    // Node-API call returns, so a callback would come after the events it precedes.
+    queueMicrotask(() => cb(err, err ? undefined : true));
     return undefined;
   }
   return err ? Promise.reject(err) : Promise.resolve(true);

@@ -1,4 +1,4 @@
-// Resolve hook behind `ohos-net-websocket/register` (Node runs it on its loader thread).
+// Resolve hook behind `ohos-net-websocket/register` (Node 18.19+ and 20.6+ run it on the loader thread).
 // It answers only for the four OpenHarmony module names the documentation's examples import
 // and hands every other specifier to the next resolver unchanged.
 
