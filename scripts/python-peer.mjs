@@ -28,7 +28,9 @@ const INSTALL_HINT =
   `Install Python ${MIN_PYTHON.join('.')} or newer with its venv module ` +
   '(Debian/Ubuntu: `apt-get install python3 python3-venv`), or point PYTHON at such an interpreter.';
 
-const venvPython = (dir) => join(dir, 'bin', 'python');
+// A venv keeps its interpreter in Scripts\python.exe on Windows, bin/python elsewhere.
+const venvPython = (dir) =>
+  process.platform === 'win32' ? join(dir, 'Scripts', 'python.exe') : join(dir, 'bin', 'python');
 
 function exec(command, args, timeout) {
   const r = spawnSync(command, args, { encoding: 'utf8', timeout, stdio: ['ignore', 'pipe', 'pipe'] });
