@@ -1,12 +1,22 @@
 // Test PKI generated at test time with the `openssl` CLI (ECDSA P-256, valid for 2 days), plus
 // makeExtraPki: certificates with past/future validity, self-signed `req -x509` leaves and client
 // keys in every supported PEM form.
+//
+// Where no `openssl` can run (node.exe under wine), OHOS_WS_TEST_CERTS names a directory that
+// writePremadePki() filled beforehand on a machine that has one: makeTestPki() then copies it,
+// and every openssl step below is skipped — the same code names the same files, so a premade
+// set and a generated one are laid out alike. Being generated shortly before the run matters:
+// the validity periods are relative to that moment.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+
+/** The directory of premade certificates, if the environment names one. */
+const premade = process.env.OHOS_WS_TEST_CERTS || '';
 
 function openssl(args, cwd) {
+  if (premade) return;
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
@@ -75,6 +85,7 @@ export function pem(pair) {
 export function makeTestPki() {
   const dir = mkdtempSync(join(tmpdir(), 'ohos-ws-pki-'));
   try {
+    if (premade) cpSync(resolve(premade), dir, { recursive: true });
     const ca = makeCa(dir, 'ca');
     const otherCa = makeCa(dir, 'other-ca');
     const local = makeLeaf(dir, 'local', ca, ['DNS:localhost', 'IP:127.0.0.1']);
@@ -250,4 +261,20 @@ export function makeExtraPki(pki) {
   add('EC encrypted PKCS#8 scrypt', ecCert, 'client-ec', 'ec.scrypt.key', KEY_PASSWORD);
   extra.clientKeys = keys;
   return extra;
+}
+
+/**
+ * Generates the whole PKI of makeTestPki() and makeExtraPki() with the `openssl` CLI into `dest`
+ * (replacing what was there), for a later run with OHOS_WS_TEST_CERTS=`dest`.
+ */
+export function writePremadePki(dest) {
+  if (premade) throw new Error('writePremadePki generates with openssl: unset OHOS_WS_TEST_CERTS');
+  const pki = makeTestPki();
+  try {
+    makeExtraPki(pki);
+    rmSync(dest, { recursive: true, force: true });
+    cpSync(pki.dir, dest, { recursive: true });
+  } finally {
+    pki.cleanup();
+  }
 }

@@ -13,9 +13,6 @@
 //! Plain TCP only: TLS state lives in the I/O thread. Both roles: the client masks
 //! its frames, the server does not.
 
-use std::io::Write;
-use std::mem::ManuallyDrop;
-use std::os::fd::{FromRawFd, RawFd};
 use std::sync::Mutex;
 
 use tokio_tungstenite::tungstenite::protocol::Role;
@@ -23,14 +20,15 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use crate::engine::frame::encode_frame;
 use crate::runtime::core::command::Payload;
 use crate::runtime::core::outbox::Outbox;
+use crate::runtime::core::sys::{self, RawSocket};
 
 /// Largest payload written through; larger ones go to the I/O thread, where masking and
 /// writing in bulk are cheaper than a blocking-free partial write dance here.
 pub const DIRECT_MAX_PAYLOAD_BYTES: usize = 16 * 1024;
 
 struct Gate {
-    /// The socket, or -1 when write-through is off (TLS, not open, or closed).
-    fd: RawFd,
+    /// The socket, or `None` when write-through is off (TLS, not open, or closed).
+    sock: Option<RawSocket>,
     /// The I/O thread has nothing buffered and is not polling: JS may write.
     idle: bool,
     /// Bytes of a frame JS started but the kernel did not take; written first.
@@ -50,7 +48,7 @@ impl DirectWriter {
     pub fn new(role: Role) -> Self {
         DirectWriter {
             gate: Mutex::new(Gate {
-                fd: -1,
+                sock: None,
                 idle: false,
                 raw_pending: Vec::new(),
             }),
@@ -78,14 +76,13 @@ impl DirectWriter {
             return false;
         }
         let mut gate = self.lock();
-        if gate.fd < 0 || !gate.idle || !outbox.is_empty() {
+        let Some(sock) = gate.sock.filter(|_| gate.idle && outbox.is_empty()) else {
             return false;
-        }
+        };
         let frame = self.encode(payload);
-        // SAFETY: `fd` is the connection's open socket: the I/O thread sets it to -1
-        // under this lock before the socket is closed. ManuallyDrop keeps it open.
-        let mut file = ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(gate.fd) });
-        match file.write(&frame) {
+        // SAFETY: `sock` is the connection's open socket: the I/O thread clears it under
+        // this lock, held across the call, before the socket is closed.
+        match unsafe { sys::send_nosignal(sock, &frame) } {
             Ok(n) if n == frame.len() => true,
             Ok(n) => {
                 gate.raw_pending.extend_from_slice(&frame[n..]);
@@ -113,18 +110,18 @@ impl DirectWriter {
         std::mem::take(&mut gate.raw_pending)
     }
 
-    /// I/O thread, end of a poll: hand the gate to JS (everything flushed, socket `fd`
+    /// I/O thread, end of a poll: hand the gate to JS (everything flushed, socket `sock`
     /// open and the connection open).
-    pub fn release(&self, fd: RawFd) {
+    pub fn release(&self, sock: RawSocket) {
         let mut gate = self.lock();
-        gate.fd = fd;
+        gate.sock = Some(sock);
         gate.idle = true;
     }
 
     /// I/O thread: no more write-through (closing, or the socket is about to close).
     pub fn disable(&self) {
         let mut gate = self.lock();
-        gate.fd = -1;
+        gate.sock = None;
         gate.idle = false;
     }
 }
@@ -132,14 +129,14 @@ impl DirectWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
 
     #[test]
     fn gate_rules() {
         let d = DirectWriter::new(Role::Client);
         let outbox = Outbox::default();
         // Disabled by default: nothing written.
-        assert!(!d.try_send(&Payload::Text("x".into()), &outbox));
-        d.release(-1);
         assert!(!d.try_send(&Payload::Text("x".into()), &outbox));
         assert!(d.begin().is_empty());
         d.disable();
@@ -149,5 +146,59 @@ mod tests {
         let text = Payload::Text("Hi".into());
         assert_eq!(d.encode(&text)[1], 0x82);
         assert_eq!(DirectWriter::new(Role::Server).encode(&text), b"\x81\x02Hi");
+    }
+
+    fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let ours = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (theirs, _) = listener.accept().unwrap();
+        (ours, theirs)
+    }
+
+    #[test]
+    fn an_idle_gate_writes_the_frame_itself_and_a_busy_one_does_not() {
+        let (ours, mut theirs) = pair();
+        let d = DirectWriter::new(Role::Server);
+        let outbox = Outbox::default();
+        d.release(sys::raw_socket(&ours));
+        assert!(d.try_send(&Payload::Text("Hi".into()), &outbox));
+        let mut got = [0u8; 4];
+        theirs.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"\x81\x02Hi");
+        // The I/O thread holds the gate during its poll: JS must queue.
+        assert!(d.begin().is_empty());
+        assert!(!d.try_send(&Payload::Text("Hi".into()), &outbox));
+        // Queued frames go first: no write-through past them.
+        d.release(sys::raw_socket(&ours));
+        outbox.push(crate::runtime::core::command::Command::Ack);
+        assert!(!d.try_send(&Payload::Text("Hi".into()), &outbox));
+    }
+
+    #[test]
+    fn what_the_kernel_refuses_is_handed_to_the_io_thread() {
+        let (ours, _theirs) = pair();
+        ours.set_nonblocking(true).unwrap();
+        let d = DirectWriter::new(Role::Server);
+        let outbox = Outbox::default();
+        let payload = vec![7u8; DIRECT_MAX_PAYLOAD_BYTES];
+        let frame_len = d.encode(&Payload::Binary(&payload)).len();
+        let mut tail = Vec::new();
+        for _ in 0..4096 {
+            d.release(sys::raw_socket(&ours));
+            assert!(d.try_send(&Payload::Binary(&payload), &outbox));
+            tail = d.begin();
+            if !tail.is_empty() {
+                break;
+            }
+        }
+        assert!(!tail.is_empty(), "the peer never stopped reading");
+        assert!(tail.len() <= frame_len);
+        // The tail is the frame's end, byte for byte.
+        assert!(tail
+            .iter()
+            .skip(tail.len().saturating_sub(payload.len()))
+            .all(|&b| b == 7));
+        // Until the I/O thread hands the gate back, JS queues.
+        assert!(!d.try_send(&Payload::Binary(&payload), &outbox));
     }
 }

@@ -7,7 +7,6 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -32,6 +31,7 @@ use crate::runtime::core::heartbeat::{Beat, HeartbeatTimer};
 use crate::runtime::core::link::Link;
 use crate::runtime::core::outbox::Outbox;
 use crate::runtime::core::socket::Socket;
+use crate::runtime::core::sys::{self, RawSocket};
 
 /// Messages handled per wake-up before yielding, so one busy connection cannot starve
 /// the others sharing the runtime thread.
@@ -142,11 +142,11 @@ pub struct Driver {
     paused: bool,
     failing: Failing,
     /// Write-through gate and the plain-TCP socket it may write to (see `direct`).
-    direct: Option<(Arc<DirectWriter>, RawFd)>,
+    direct: Option<(Arc<DirectWriter>, RawSocket)>,
 }
 
 impl Drop for Driver {
-    /// The socket closes right after this: JS must not write to its descriptor again.
+    /// The socket closes right after this: JS must not write to it again.
     fn drop(&mut self) {
         if let Some((direct, _)) = &self.direct {
             direct.disable();
@@ -159,7 +159,7 @@ impl Driver {
     /// is buffered and the connection is open. No tungstenite call may follow until the
     /// next poll's `begin`.
     fn maybe_release_direct(&mut self, cx: &mut Context<'_>) {
-        let Some((direct, fd)) = &self.direct else {
+        let Some((direct, sock)) = &self.direct else {
             return;
         };
         let quiet = self.session.phase() == Phase::Open
@@ -169,13 +169,25 @@ impl Driver {
             && self.ws.get_ref().is_drained();
         // tungstenite may hold a Pong queued while reading: flush proves it is empty.
         if quiet && matches!(Pin::new(&mut self.ws).poll_flush(cx), Poll::Ready(Ok(()))) {
-            direct.release(*fd);
+            direct.release(*sock);
         }
     }
     /// A driver for a connection whose handshake just completed. Write-through is on
-    /// for plain TCP only (see `direct`).
+    /// for plain TCP only (see `direct`), and only on a socket whose writes cannot raise
+    /// `SIGPIPE` (`sys::forbid_sigpipe`); without it every frame goes through this driver.
     pub fn new(ws: WebSocketStream<Link>, start: Start) -> Self {
-        let direct = ws.get_ref().io().plain_fd().map(|fd| (start.direct, fd));
+        let direct = ws
+            .get_ref()
+            .io()
+            .plain_socket()
+            .filter(|&sock| match sys::forbid_sigpipe(sock) {
+                Ok(()) => true,
+                Err(e) => {
+                    log::debug!("{}: no write-through: {e}", start.label);
+                    false
+                }
+            })
+            .map(|sock| (start.direct, sock));
         Driver {
             ws,
             outbox: start.outbox,

@@ -4,7 +4,8 @@
 //! receive flow control ([`flow`]),
 //! heartbeat timers ([`heartbeat`]), event batches to JS ([`events`]), the byte stream
 //! ([`transport`]) with its queue of encoded frames ([`link`]) and its read side
-//! ([`inbound`]), and the start and end of the open phase ([`open`]).
+//! ([`inbound`]), the start and end of the open phase ([`open`]), and the OS calls it
+//! makes outside tokio ([`sys`], the one platform-specific module).
 //!
 //! The role decides only what truly differs, through tungstenite's [`Role`]: the
 //! client masks its frames, the server requires masked ones.
@@ -22,4 +23,5 @@ pub mod link;
 pub mod open;
 pub mod outbox;
 pub mod socket;
+pub mod sys;
 pub mod transport;

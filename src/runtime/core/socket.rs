@@ -5,10 +5,9 @@
 //!
 //! A polled socket registers no waker. The JS-thread executor re-polls its whole
 //! connection when libuv reports readiness, so all the socket does is record which
-//! direction last returned `EWOULDBLOCK`: that is what the executor asks libuv to watch.
+//! direction last returned `EWOULDBLOCK` (`WSAEWOULDBLOCK` on Windows): that is what the executor asks libuv to watch.
 
 use std::io::{self, IoSlice, Write};
-use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -16,6 +15,8 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+
+use crate::runtime::core::sys::{self, RawSocket};
 
 /// Bits of [`Blocked`]: a read returned `EWOULDBLOCK`.
 pub const READ_BLOCKED: u8 = 1;
@@ -49,16 +50,16 @@ pub struct PolledSocket {
 
 impl Socket {
     /// Takes the socket off tokio's reactor: from here on it is nonblocking, and
-    /// `blocked` says what it waits for. Returns its descriptor.
-    pub fn leave_reactor(&mut self, blocked: Blocked) -> io::Result<RawFd> {
+    /// `blocked` says what it waits for. Returns the socket, for libuv to watch.
+    pub fn leave_reactor(&mut self, blocked: Blocked) -> io::Result<RawSocket> {
         match std::mem::replace(self, Socket::Moving) {
             Socket::Reactor(tcp) => {
                 // tokio's std stream is already nonblocking.
                 let tcp = tcp.into_std()?;
-                let fd = tcp.as_raw_fd();
+                let sock = sys::raw_socket(&tcp);
                 blocked.fetch_or(MAYBE_READABLE, Ordering::Relaxed);
                 *self = Socket::Polled(PolledSocket { tcp, blocked });
-                Ok(fd)
+                Ok(sock)
             }
             other => {
                 *self = other;
@@ -75,11 +76,11 @@ impl Socket {
         }
     }
 
-    /// The descriptor, for write-through (`direct`).
-    pub fn raw_fd(&self) -> Option<RawFd> {
+    /// The OS socket, for write-through (`direct`).
+    pub fn raw_socket(&self) -> Option<RawSocket> {
         match self {
-            Socket::Reactor(tcp) => Some(tcp.as_raw_fd()),
-            Socket::Polled(p) => Some(p.tcp.as_raw_fd()),
+            Socket::Reactor(tcp) => Some(sys::raw_socket(tcp)),
+            Socket::Polled(p) => Some(sys::raw_socket(&p.tcp)),
             Socket::Moving => None,
         }
     }
@@ -109,24 +110,17 @@ impl PolledSocket {
         loop {
             // SAFETY: nothing de-initialises bytes here: recv only writes to `spare`.
             let spare = unsafe { buf.unfilled_mut() };
-            // SAFETY: `spare` is writable memory of `spare.len()` bytes; recv writes at
-            // most that many and they count as initialised only after it returns.
-            let n = unsafe {
-                libc::recv(
-                    self.tcp.as_raw_fd(),
-                    spare.as_mut_ptr().cast(),
-                    spare.len(),
-                    0,
-                )
+            // SAFETY: `tcp` owns the socket, open for the call.
+            let result = unsafe { sys::recv_into(sys::raw_socket(&self.tcp), spare) };
+            let err = match result {
+                Ok(n) => {
+                    // SAFETY: recv initialised the first `n` bytes of the unfilled part.
+                    unsafe { buf.assume_init(n) };
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(err) => err,
             };
-            if n >= 0 {
-                let n = n as usize;
-                // SAFETY: recv initialised the first `n` bytes of the unfilled part.
-                unsafe { buf.assume_init(n) };
-                buf.advance(n);
-                return Poll::Ready(Ok(()));
-            }
-            let err = io::Error::last_os_error();
             if err.kind() == io::ErrorKind::WouldBlock {
                 self.blocked.fetch_and(!MAYBE_READABLE, Ordering::Relaxed);
             }

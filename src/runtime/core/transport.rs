@@ -2,13 +2,13 @@
 //! a client (`wss://` connect) or as a server (`serverCert` given, S4.4).
 
 use std::io;
-use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::runtime::core::socket::Socket;
+use crate::runtime::core::sys::RawSocket;
 
 /// A plain or TLS TCP stream.
 pub enum MaybeTls {
@@ -43,9 +43,9 @@ macro_rules! each_stream {
 impl MaybeTls {
     /// The socket JS may write to directly (write-through), for plain TCP only: TLS
     /// record state lives in the I/O thread.
-    pub fn plain_fd(&self) -> Option<RawFd> {
+    pub fn plain_socket(&self) -> Option<RawSocket> {
         match self {
-            MaybeTls::Plain(socket) => socket.raw_fd(),
+            MaybeTls::Plain(socket) => socket.raw_socket(),
             MaybeTls::ClientTls(_) | MaybeTls::ServerTls(_) => None,
         }
     }

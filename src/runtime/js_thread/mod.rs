@@ -311,7 +311,7 @@ pub fn adopt(mut phase: OpenPhase, deliver: Rc<dyn Deliver>) -> Option<u32> {
     let blocked = Blocked::default();
     let poll = match phase.driver().socket_mut().leave_reactor(blocked.clone()) {
         // SAFETY: this thread's loop, and a socket nobody else polls here.
-        Ok(fd) => unsafe { PollHandle::new(lp.uv_loop, fd as c_int, id as usize) },
+        Ok(sock) => unsafe { PollHandle::new(lp.uv_loop, sock, id as usize) },
         Err(_) => None,
     };
     log::debug!("{}: open; read on the JS thread", phase.driver().label);

@@ -1,13 +1,21 @@
 //! The few libuv calls the JS-thread executor makes, on the loop Node runs JS on.
 //!
-//! Node exports libuv's symbols from its own binary; they are looked up at run time
-//! (`dlsym`) rather than linked, so the addon still loads where they are missing (a
-//! runtime without libuv), and reading then simply stays on the I/O thread. Handles
-//! are opaque blocks of `uv_handle_size` bytes; only `data`, the first field of every
-//! handle in libuv's public ABI, is touched.
+//! Node exports libuv's symbols from its own binary (node.exe on Windows); they are
+//! looked up at run time (`sys::process_symbol`: `dlsym`, or `GetProcAddress` on the
+//! executable) rather than linked, so the addon still loads where they are missing (a
+//! runtime without libuv), and reading then simply stays on the I/O thread.
+//!
+//! Nothing here depends on a struct layout, which differs between Unix and Windows
+//! builds of libuv: handles are opaque blocks of `uv_handle_size` bytes, and only
+//! `data`, the first field of every handle on both, is touched. Sockets are watched
+//! with `uv_poll_init_socket`, whose `uv_os_sock_t` is the descriptor on Unix and the
+//! `SOCKET` on Windows (`uv_poll_init` takes a CRT file descriptor there, which a
+//! Winsock socket is not); it is `sys::RawSocket` on both.
 
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_int, c_void};
 use std::sync::OnceLock;
+
+use crate::runtime::core::sys::{self, RawSocket};
 
 /// A `uv_loop_t *`.
 pub type Loop = *mut c_void;
@@ -33,7 +41,7 @@ const UV_CHECK: c_int = 2;
 const UV_POLL: c_int = 8;
 
 type HandleSizeFn = unsafe extern "C" fn(c_int) -> usize;
-type PollInitFn = unsafe extern "C" fn(Loop, Handle, c_int) -> c_int;
+type PollInitFn = unsafe extern "C" fn(Loop, Handle, RawSocket) -> c_int;
 type PollStartFn = unsafe extern "C" fn(Handle, c_int, PollCb) -> c_int;
 type HandleFn = unsafe extern "C" fn(Handle) -> c_int;
 type AsyncInitFn = unsafe extern "C" fn(Loop, Handle, AsyncCb) -> c_int;
@@ -56,18 +64,11 @@ struct Api {
     check_stop: HandleFn,
 }
 
-/// Looks `name` up among the symbols already loaded into the process.
-fn symbol(name: &CStr) -> Option<*mut c_void> {
-    // SAFETY: dlsym with RTLD_DEFAULT only reads the loaded objects' symbol tables.
-    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
-    (!p.is_null()).then_some(p)
-}
-
 macro_rules! load {
     ($name:literal as $ty:ty) => {
         // SAFETY: the symbol is libuv's function of that name, whose C signature is
         // `$ty` (libuv 1.x ABI, stable since 1.0).
-        unsafe { std::mem::transmute::<*mut c_void, $ty>(symbol($name)?) }
+        unsafe { std::mem::transmute::<*mut c_void, $ty>(sys::process_symbol($name)?) }
     };
 }
 
@@ -76,7 +77,7 @@ fn api() -> Option<&'static Api> {
     API.get_or_init(|| {
         Some(Api {
             handle_size: load!(c"uv_handle_size" as HandleSizeFn),
-            poll_init: load!(c"uv_poll_init" as PollInitFn),
+            poll_init: load!(c"uv_poll_init_socket" as PollInitFn),
             poll_start: load!(c"uv_poll_start" as PollStartFn),
             poll_stop: load!(c"uv_poll_stop" as HandleFn),
             async_init: load!(c"uv_async_init" as AsyncInitFn),
@@ -180,13 +181,13 @@ pub struct PollHandle {
 }
 
 impl PollHandle {
-    /// A stopped poll handle on `fd`, with `data` in its data word.
+    /// A stopped poll handle on `sock`, with `data` in its data word.
     ///
     /// # Safety
-    /// `lp` is the loop of the calling thread, and `fd` an open socket nobody else
+    /// `lp` is the loop of the calling thread, and `sock` an open socket nobody else
     /// polls on that loop.
-    pub unsafe fn new(lp: Loop, fd: c_int, data: usize) -> Option<PollHandle> {
-        let handle = open(lp, UV_POLL, |api, lp, h| (api.poll_init)(lp, h, fd))?;
+    pub unsafe fn new(lp: Loop, sock: RawSocket, data: usize) -> Option<PollHandle> {
+        let handle = open(lp, UV_POLL, |api, lp, h| (api.poll_init)(lp, h, sock))?;
         *handle.cast::<usize>() = data;
         Some(PollHandle { handle, events: 0 })
     }

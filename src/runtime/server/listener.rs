@@ -23,7 +23,10 @@ pub fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
     }
     .map_err(|e| ServerError::Internal(format!("socket: {e}")))?;
     // Lets a restarted server bind the port its previous run's connections still
-    // occupy in TIME_WAIT (S6: the port is free once stop resolves).
+    // occupy in TIME_WAIT (S6: the port is free once stop resolves). Not on Windows:
+    // there SO_REUSEADDR lets a second socket take a port in use (S7 wants 2302007),
+    // and ports in TIME_WAIT can be bound again without it.
+    #[cfg(not(windows))]
     socket
         .set_reuseaddr(true)
         .map_err(|e| ServerError::Internal(format!("SO_REUSEADDR: {e}")))?;
