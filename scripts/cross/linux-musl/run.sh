@@ -87,5 +87,6 @@ trap cross_remove_binary EXIT
 cross_check_loaded "$PLATFORM" "$node"
 rc=0
 cross_run_suites "$PLATFORM-node$NODE_WHEEL_VERSION" "$node" || rc=$?
+cross_install_smoke "$PLATFORM" "$node" || rc=1
 printf '%s runner: %s in %s s\n' "$PLATFORM" "$( ((rc == 0)) && echo passed || echo FAILED)" "$(cross_elapsed "$start")"
 exit "$rc"

@@ -160,6 +160,13 @@ for major in "${MAJORS[@]}"; do
   done
 done
 
+# The user's install path once, with the first Node: the packed packages installed offline
+# into an empty project with no Rust on PATH, and an echo run there by node.exe.
+if ! (cd "$ROOT" && node scripts/cross/install-smoke.mjs --platform win32-x64-msvc \
+  --node "$(printf '["%s","%s"]' "$WINE" "$(node_exe "${MAJORS[0]}")")" </dev/null); then
+  failed=1
+fi
+
 echo
 echo "win32-x64 under wine: $(($(date +%s) - start_all)) s"
 printf '%s\n' "${summary[@]}"
