@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { wsClient, wsReceived, wsClosed } from './helpers/server.mjs';
 import { withTimeout } from './helpers/servers.mjs';
+import { ECHO_DEMO_LINES } from './helpers/demo.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -25,15 +26,7 @@ describe('examples', () => {
     const { code } = await withTimeout(child.done, 15_000, 'echo demo exits');
     assert.equal(code, 0, child.out);
     const lines = child.out.trim().split('\n').slice(1);
-    assert.deepEqual(lines, [
-      'Connected successfully',
-      'on open, status:{"status":101,"message":"Switching Protocols"}',
-      'Message send successfully',
-      'on message, message:Hello, server!',
-      'on message, message:bye',
-      'Connection closed successfully',
-      'on close, code is 1000, reason is CLOSE_NORMAL',
-    ]);
+    assert.deepEqual(lines, ECHO_DEMO_LINES);
   });
 
   it('chat server: messages are broadcast to every client; SIGINT stops it with 1001', async () => {

@@ -11,14 +11,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, transcript } from './helpers/process.mjs';
 import { stripTypes, pointImportsAt, startByeServer, BYE_RUNS, assertByeRun } from './helpers/seeds.mjs';
 import { startEchoServer } from './helpers/servers.mjs';
 import { packAll, declaredPlatforms } from '../scripts/pack-all.mjs';
 import { parseTriple } from '@napi-rs/cli';
+import { npmCli, userEnvironment } from '../scripts/user-env.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -35,41 +36,6 @@ let TMP;
 let env; // the user's environment: no npm_* variables, no Rust on PATH
 let project;
 const tarballs = {};
-
-/** npm's own CLI script (run with this node, so PATH needs no npm). */
-function npmCli() {
-  if (process.env.npm_execpath && /npm-cli\.js$/.test(process.env.npm_execpath)) return process.env.npm_execpath;
-  for (const dir of (process.env.PATH || '').split(delimiter)) {
-    if (dir && existsSync(join(dir, 'npm'))) return realpathSync(join(dir, 'npm'));
-  }
-  throw new Error('npm not found on PATH');
-}
-
-/** Names of the Rust toolchain's commands, kept off the user's PATH. */
-const RUST_TOOLS = /^(?:cargo(?:-.*)?|rustc|rustdoc|rustup|rustfmt|rust-gdb|rust-lldb|rust-gdbgui|clippy-driver)$/;
-
-/**
- * PATH without ~/.cargo/bin and without any Rust command, `node` first. A directory such
- * as /usr/bin that holds cargo or rustc next to everything else (a distribution's Rust
- * package) is replaced by a mirror of symlinks to all of its other entries, under `tmp`.
- */
-function userEnvironment(binDir, tmp) {
-  const cargoHome = join(homedir(), '.cargo');
-  const dirs = (process.env.PATH || '')
-    .split(delimiter)
-    .filter((d) => d && !d.startsWith(cargoHome))
-    .map((d, i) => {
-      if (!['cargo', 'rustc'].some((tool) => existsSync(join(d, tool)))) return d;
-      const mirror = join(tmp, `path-${i}`);
-      mkdirSync(mirror, { recursive: true });
-      for (const name of readdirSync(d)) if (!RUST_TOOLS.test(name)) symlinkSync(join(d, name), join(mirror, name));
-      return mirror;
-    });
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && !['NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'CARGO_HOME', 'RUSTUP_HOME'].includes(k)),
-  );
-  return { ...clean, PATH: [binDir, ...dirs].join(delimiter) };
-}
 
 const npm = (args, cwd) => run(process.execPath, [npmCli(), ...args, '--cache', join(TMP, 'npm-cache'), '--no-audit', '--no-fund'], { cwd, env, timeout: 120_000 });
 const node = (args) => run(process.execPath, args, { cwd: project, env });
@@ -91,7 +57,7 @@ before(() => {
   const bin = join(TMP, 'bin');
   mkdirSync(bin);
   symlinkSync(process.execPath, join(bin, 'node'));
-  env = userEnvironment(bin, TMP);
+  env = userEnvironment(TMP, bin);
   project = join(TMP, 'project');
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'user-project', version: '1.0.0', private: true }, null, 2)}\n`);

@@ -17,6 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, transcript } from './helpers/process.mjs';
+import { ECHO_DEMO_LINES } from './helpers/demo.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DEMO = join('examples', 'echo-demo.mjs');
@@ -77,17 +78,6 @@ function runDemo(command, args, env = {}) {
   return run(command, args, { cwd: ROOT, env: { ...base, ...env }, timeout: RUN_BOUND_MS });
 }
 
-/** The demo's output lines after the listening line, in the order Node prints them. */
-const DEMO_LINES = [
-  'Connected successfully',
-  'on open, status:{"status":101,"message":"Switching Protocols"}',
-  'Message send successfully',
-  'on message, message:Hello, server!',
-  'on message, message:bye',
-  'Connection closed successfully',
-  'on close, code is 1000, reason is CLOSE_NORMAL',
-];
-
 /**
  * A clean run: exit 0 by itself within the bound, the demo's whole output in Node's order
  * (R63: the connect callback before `open`; close()'s callback before the close event).
@@ -98,7 +88,7 @@ function assertEcho(name, r) {
   assert.equal(r.code, 0, context);
   const [listening, ...rest] = r.stdout.split('\n').filter(Boolean);
   assert.match(listening ?? '', /^\[demo\] echo server listening at ws:\/\/127\.0\.0\.1:\d+$/, context);
-  assert.deepEqual(rest, DEMO_LINES, context);
+  assert.deepEqual(rest, ECHO_DEMO_LINES, context);
 }
 
 /** The `open; read on the … thread` lines of an OHOS_WS_DEBUG=1 run, client first. */

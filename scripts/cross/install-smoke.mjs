@@ -26,11 +26,12 @@
 // and the close code. Prints `install-smoke P: ok (...)` and exits 0, or explains and exits 1.
 
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packAll } from '../pack-all.mjs';
+import { npmCli, userEnvironment } from '../user-env.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const rootPkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
@@ -57,40 +58,6 @@ function parseArgs(argv) {
   if (!existsSync(join(ROOT, 'npm', opts.platform, 'package.json'))) throw new Error(`no npm/${opts.platform}`);
   if (!(opts.timeoutSeconds > 0)) throw new Error('--timeout-seconds must be a positive number');
   return opts;
-}
-
-/** npm's own CLI script, run with this node. */
-function npmCli() {
-  const execpath = process.env.npm_execpath;
-  if (execpath && /npm-cli\.js$/.test(execpath)) return execpath;
-  for (const dir of (process.env.PATH || '').split(delimiter)) {
-    if (dir && existsSync(join(dir, 'npm'))) return realpathSync(join(dir, 'npm'));
-  }
-  throw new Error('npm not found on PATH');
-}
-
-const RUST_TOOLS = /^(?:cargo(?:-.*)?|rustc|rustdoc|rustup|rustfmt|rust-gdb|rust-lldb|rust-gdbgui|clippy-driver)$/;
-
-/**
- * A user's environment: PATH without ~/.cargo/bin and without any Rust command (a dir such
- * as /usr/bin that holds cargo or rustc is replaced by symlinks to its other entries, under
- * `tmp`), and no npm_* or Rust variables.
- */
-function userEnvironment(tmp) {
-  const cargoHome = join(homedir(), '.cargo');
-  const dirs = (process.env.PATH || '')
-    .split(delimiter)
-    .filter((d) => d && !d.startsWith(cargoHome) && !(process.env.CARGO_HOME && d.startsWith(process.env.CARGO_HOME)))
-    .map((d, i) => {
-      if (!['cargo', 'rustc'].some((tool) => existsSync(join(d, tool)))) return d;
-      const mirror = join(tmp, `path-${i}`);
-      mkdirSync(mirror, { recursive: true });
-      for (const name of readdirSync(d)) if (!RUST_TOOLS.test(name)) symlinkSync(join(d, name), join(mirror, name));
-      return mirror;
-    });
-  const dropped = new Set(['NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'CARGO_HOME', 'RUSTUP_HOME', 'RUSTC', 'RUSTDOC', 'RUSTC_BOOTSTRAP', 'CARGO_TARGET_DIR']);
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && !dropped.has(k)));
-  return { ...env, PATH: dirs.join(delimiter) };
 }
 
 /** Runs a command with stdin closed and stdout/stderr in files under `dir`; bounded by `timeoutMs`. */

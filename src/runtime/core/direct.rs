@@ -129,8 +129,8 @@ impl DirectWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::core::sys::tests::pair;
     use std::io::Read;
-    use std::net::{TcpListener, TcpStream};
 
     #[test]
     fn gate_rules() {
@@ -146,13 +146,6 @@ mod tests {
         let text = Payload::Text("Hi".into());
         assert_eq!(d.encode(&text)[1], 0x82);
         assert_eq!(DirectWriter::new(Role::Server).encode(&text), b"\x81\x02Hi");
-    }
-
-    fn pair() -> (TcpStream, TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let ours = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (theirs, _) = listener.accept().unwrap();
-        (ours, theirs)
     }
 
     #[test]

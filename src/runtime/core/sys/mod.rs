@@ -26,4 +26,4 @@ mod windows;
 pub use windows::*;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::*;
 
-fn pair() -> (TcpStream, TcpStream) {
+/// A connected loopback pair: (ours, theirs). Shared with the write-through tests.
+pub(crate) fn pair() -> (TcpStream, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let ours = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (theirs, _) = listener.accept().unwrap();
