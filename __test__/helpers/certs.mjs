@@ -17,7 +17,15 @@ const premade = process.env.OHOS_WS_TEST_CERTS || '';
 
 function openssl(args, cwd) {
   if (premade) return;
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    // A machine without the CLI gets told what to install, not a bare ENOENT.
+    if (err.code === 'ENOENT') {
+      throw new Error('the TLS tests make their certificates with the `openssl` command, which is not on PATH: install OpenSSL (Debian/Ubuntu: `apt-get install openssl`)');
+    }
+    throw err;
+  }
 }
 
 function makeCa(dir, name) {
