@@ -17,6 +17,18 @@ pub const VIOLATION_GRACE_MS: u64 = 1_000;
 /// Largest incoming message, in bytes; larger ones end the connection with 1009 (R59).
 pub const MAX_INCOMING_MESSAGE_BYTES: usize = 100 * 1024 * 1024;
 
+/// Frames of one incoming message (a first frame and its continuations) beyond which the
+/// connection fails with 1009, as R59 does for bytes: empty fragments cost a peer two
+/// bytes each and us a parse each, with no byte limit ever reached. Above Autobahn's
+/// 9.3.1 (4 MiB in 64-byte fragments: 65,536 frames).
+pub const MESSAGE_FRAGMENTS_MAX: u32 = 128 * 1024;
+
+/// Payload a received frame may declare before tungstenite sees its header, which makes
+/// it reserve the declared length at once (up to R59's 100 MiB, so 100 connections could
+/// reserve 10 GiB before sending payload). A larger frame is first read in whole, the
+/// buffer growing with the bytes that arrive (see `runtime::core::inbound`).
+pub const FRAME_DECLARED_EARLY_MAX_BYTES: usize = 64 * 1024;
+
 /// Received bytes of one connection that may wait for JS, beyond the message being
 /// assembled; past it the connection stops reading its socket until JS takes them
 /// (issue #10, flow control). R59's per-message limit still applies.
@@ -76,6 +88,14 @@ pub const RESPONSE_HEAD_MAX_BYTES: usize = 64 * 1024;
 /// Pending outgoing bytes after which tungstenite writes to the socket (same reasoning).
 pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 
+/// Most bytes tungstenite holds unwritten (its own frames: Pongs, our Pings and close).
+/// A peer that floods Pings and never reads would otherwise pile up one Pong per Ping:
+/// past this, tungstenite keeps only the latest Pong waiting (RFC 6455 §5.5.3 allows it).
+pub const WRITE_BUFFER_MAX_BYTES: usize = 4 * WRITE_BUFFER_BYTES;
+
+// tungstenite panics on a configuration whose maximum is not above the write threshold.
+const _: () = assert!(WRITE_BUFFER_MAX_BYTES > WRITE_BUFFER_BYTES);
+
 // ---- server (spec section (e)) ----
 
 /// Largest handshake request head a server reads; past it the client gets 431
@@ -95,6 +115,11 @@ pub const SERVER_CLIENT_LIMIT_DEFAULT: u32 = 10;
 /// connections are closed at once until one finishes. Bounds what a flood of idle
 /// sockets can hold (20 s each, HANDSHAKE_TIMEOUT_MS) beyond the S9 limits.
 pub const SERVER_PENDING_HANDSHAKES_MAX: usize = 128;
+
+/// Refusals (S9 403s, each an S20 `error` event) one server queues while JS
+/// has not taken its events; more are counted and reported as one `error` when JS does,
+/// so a flood of refused clients cannot grow the queue while JS is busy.
+pub const SERVER_REFUSED_EVENTS_PENDING_MAX: usize = 256;
 
 /// Listen backlog of a server socket (Node's default too).
 pub const SERVER_LISTEN_BACKLOG: u32 = 511;

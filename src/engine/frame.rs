@@ -12,7 +12,9 @@
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 
-use crate::constants::{LARGE_MESSAGE_MIN_BYTES, MAX_INCOMING_MESSAGE_BYTES};
+use crate::constants::{
+    LARGE_MESSAGE_MIN_BYTES, MAX_INCOMING_MESSAGE_BYTES, MESSAGE_FRAGMENTS_MAX,
+};
 
 /// Opcodes (RFC 6455 §5.2) the receive rules look at.
 const OPCODE_CONTINUATION: u8 = 0x0;
@@ -148,36 +150,56 @@ pub fn parse_head(bytes: &[u8]) -> Option<Head> {
     })
 }
 
-/// Which received frames the fast path may take whole, past tungstenite: a final,
-/// unfragmented binary frame of at least [`LARGE_MESSAGE_MIN_BYTES`] and within R59's
-/// limit, masked exactly when the peer is a client, outside any fragmented message and
-/// before any close frame. Anything else, valid or not, goes to tungstenite, which
-/// applies every rule of RFC 6455; what the fast path takes is a frame tungstenite would
-/// have turned into one binary message.
+/// A peer's message ran past [`MESSAGE_FRAGMENTS_MAX`] frames: the connection fails
+/// with 1009, as for a message over R59's byte limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyFragments;
+
+impl std::fmt::Display for TooManyFragments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a message of more than {MESSAGE_FRAGMENTS_MAX} fragments"
+        )
+    }
+}
+
+impl std::error::Error for TooManyFragments {}
+
+/// What the receive side decides per frame header, before tungstenite sees the frame.
+///
+/// Which frames the fast path may take whole, past tungstenite: a final, unfragmented
+/// binary frame of at least [`LARGE_MESSAGE_MIN_BYTES`] and within R59's limit, masked
+/// exactly when the peer is a client, outside any fragmented message and before any
+/// close frame. Anything else, valid or not, goes to tungstenite, which applies every
+/// rule of RFC 6455; what the fast path takes is a frame tungstenite would have turned
+/// into one binary message.
+///
+/// And the bound tungstenite lacks: frames per message ([`MESSAGE_FRAGMENTS_MAX`]).
 #[derive(Debug, Clone)]
-pub struct FastPath {
+pub struct FrameRules {
     /// Frames from the peer must be masked (we are the server).
     peer_masks: bool,
-    /// A fragmented message is in progress on the stream.
-    fragmenting: bool,
+    /// Frames of the fragmented message in progress on the stream; 0 = none.
+    fragments: u32,
     /// A close frame went by: nothing after it is taken.
     closed: bool,
 }
 
-impl FastPath {
+impl FrameRules {
     /// The rules for a connection whose peer masks its frames (`peer_masks`: we are the
     /// server) or not.
     pub fn new(peer_masks: bool) -> Self {
-        FastPath {
+        FrameRules {
             peer_masks,
-            fragmenting: false,
+            fragments: 0,
             closed: false,
         }
     }
 
     /// Whether the frame with header `h`, next on the stream, is taken by the fast path.
     pub fn takes(&self, h: &Head) -> bool {
-        !self.fragmenting
+        self.fragments == 0
             && !self.closed
             && h.fin
             && !h.rsv
@@ -187,14 +209,21 @@ impl FastPath {
             && h.payload_len <= MAX_INCOMING_MESSAGE_BYTES as u64
     }
 
-    /// The frame with header `h` goes to tungstenite.
-    pub fn passed(&mut self, h: &Head) {
+    /// The frame with header `h` goes to tungstenite; an error (and no change) when it
+    /// is one fragment too many. Invalid sequences (a continuation with no message
+    /// begun) are tungstenite's to reject.
+    pub fn passed(&mut self, h: &Head) -> Result<(), TooManyFragments> {
         match (h.opcode, h.fin) {
-            (OPCODE_TEXT | OPCODE_BINARY, false) => self.fragmenting = true,
-            (OPCODE_CONTINUATION, true) => self.fragmenting = false,
+            (OPCODE_TEXT | OPCODE_BINARY, false) => self.fragments = 1,
+            (OPCODE_CONTINUATION, _) if self.fragments >= MESSAGE_FRAGMENTS_MAX => {
+                return Err(TooManyFragments)
+            }
+            (OPCODE_CONTINUATION, true) => self.fragments = 0,
+            (OPCODE_CONTINUATION, false) if self.fragments > 0 => self.fragments += 1,
             (OPCODE_CLOSE, _) => self.closed = true,
             _ => {}
         }
+        Ok(())
     }
 }
 
@@ -297,7 +326,7 @@ mod tests {
         let head = |b0: u8, len: usize, masked: bool| {
             parse_head(&encode_frame_head(b0, len, masked)).unwrap()
         };
-        let client = FastPath::new(false);
+        let client = FrameRules::new(false);
         assert!(client.takes(&head(0x82, big, false)));
         assert!(!client.takes(&head(0x82, big - 1, false)), "small");
         assert!(
@@ -308,31 +337,65 @@ mod tests {
         assert!(!client.takes(&head(0x02, big, false)), "not final");
         assert!(!client.takes(&head(0xc2, big, false)), "RSV1");
         assert!(!client.takes(&head(0x82, MAX_INCOMING_MESSAGE_BYTES + 1, false)));
-        let server = FastPath::new(true);
+        let server = FrameRules::new(true);
         assert!(server.takes(&head(0x82, big, true)));
         assert!(
             !server.takes(&head(0x82, big, false)),
             "unmasked from a client"
         );
 
-        let mut rules = FastPath::new(false);
-        rules.passed(&head(0x01, 10, false));
+        let mut rules = FrameRules::new(false);
+        rules.passed(&head(0x01, 10, false)).unwrap();
         assert!(
             !rules.takes(&head(0x82, big, false)),
             "inside a fragmented message"
         );
-        rules.passed(&head(0x89, 0, false));
+        rules.passed(&head(0x89, 0, false)).unwrap();
         assert!(
             !rules.takes(&head(0x82, big, false)),
             "a Ping in between changes nothing"
         );
-        rules.passed(&head(0x80, 10, false));
+        rules.passed(&head(0x80, 10, false)).unwrap();
         assert!(
             rules.takes(&head(0x82, big, false)),
             "after the final fragment"
         );
-        rules.passed(&head(0x88, 2, false));
+        rules.passed(&head(0x88, 2, false)).unwrap();
         assert!(!rules.takes(&head(0x82, big, false)), "after a close frame");
+    }
+
+    #[test]
+    fn a_message_may_have_at_most_the_bounded_number_of_fragments() {
+        let head = |b0: u8| parse_head(&encode_frame_head(b0, 0, false)).unwrap();
+        let mut rules = FrameRules::new(false);
+        for _ in 0..3 {
+            rules.passed(&head(0x01)).unwrap();
+            for _ in 2..MESSAGE_FRAGMENTS_MAX {
+                rules.passed(&head(0x00)).unwrap();
+                // Control frames in between are not fragments.
+                rules.passed(&head(0x89)).unwrap();
+            }
+            rules
+                .passed(&head(0x80))
+                .expect("the last allowed fragment");
+            // The count starts over with the next message.
+        }
+        rules.passed(&head(0x02)).unwrap();
+        for _ in 1..MESSAGE_FRAGMENTS_MAX {
+            rules.passed(&head(0x00)).unwrap();
+        }
+        assert_eq!(rules.passed(&head(0x00)), Err(TooManyFragments));
+        assert_eq!(
+            rules.passed(&head(0x80)),
+            Err(TooManyFragments),
+            "final too"
+        );
+        assert_eq!(
+            rules.fragments, MESSAGE_FRAGMENTS_MAX,
+            "unchanged by a refusal"
+        );
+        // A stray continuation is tungstenite's protocol error, not ours.
+        assert_eq!(FrameRules::new(false).passed(&head(0x00)), Ok(()));
     }
 
     /// A header with first byte `b0` for a payload of `len` bytes.

@@ -22,6 +22,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::constants::{CLOSE_TIMEOUT_MS, VIOLATION_GRACE_MS};
 use crate::engine::close::Violation;
+use crate::engine::frame::TooManyFragments;
 use crate::engine::session::{CloseAction, Phase, Session};
 use crate::runtime::core::command::{Command, Outgoing};
 use crate::runtime::core::direct::DirectWriter;
@@ -58,6 +59,10 @@ fn timer(ms: u64) -> Pin<Box<Sleep>> {
 /// the rest (I/O, resets) just end the link.
 fn classify(err: &WsError) -> Option<Violation> {
     match err {
+        // A bound of the receive side (`inbound`): R59's answer, 1009.
+        WsError::Io(e) if e.get_ref().is_some_and(|e| e.is::<TooManyFragments>()) => {
+            Some(Violation::TooBig)
+        }
         WsError::Capacity(CapacityError::MessageTooLong { .. }) => Some(Violation::TooBig),
         WsError::Capacity(_) => Some(Violation::Protocol),
         WsError::Utf8(_) => Some(Violation::InvalidUtf8),
@@ -323,7 +328,9 @@ impl Driver {
             let ready = match front {
                 Outgoing::Encoded(_) if self.needs_flush => Pin::new(&mut self.ws).poll_flush(cx),
                 Outgoing::Encoded(_) => Poll::Ready(Ok(())),
-                Outgoing::Control(_) => Pin::new(&mut self.ws).poll_ready(cx),
+                // Into an empty buffer: tungstenite refuses a frame past
+                // WRITE_BUFFER_MAX_BYTES, which Pongs to a flooding peer may fill.
+                Outgoing::Control(_) => Pin::new(&mut self.ws).poll_flush(cx),
             };
             match ready {
                 Poll::Ready(Ok(())) => {}

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio_tungstenite::tungstenite::{Bytes, Utf8Bytes};
 
-use crate::constants::LARGE_MESSAGE_MIN_BYTES;
+use crate::constants::{LARGE_MESSAGE_MIN_BYTES, SERVER_REFUSED_EVENTS_PENDING_MAX};
 use crate::runtime::core::flow::Credit;
 
 /// Event kinds, the first number of each triple. Mirrored in `lib/events.js`.
@@ -230,8 +230,8 @@ impl Batch {
         self.push(kind::CONNECTED, ip.as_bytes(), u32::from(port));
     }
 
-    /// Server: a client was refused or failed during its handshake (S9, S20).
-    pub fn refused(&mut self, detail: &str) {
+    /// Server: a client was refused (S9, S20); see [`EventQueue::submit_refused`].
+    fn refused(&mut self, detail: &str) {
         self.push(kind::REFUSED, detail.as_bytes(), 0);
     }
 
@@ -279,6 +279,9 @@ pub trait Notifier: Send + Sync {
 
 struct Pending {
     batch: Batch,
+    /// REFUSED events in `batch`, and refusals past the bound not queued one by one.
+    refused: usize,
+    refused_unlisted: usize,
     /// Flow-control accounts of the runs in `batch`, given back when JS takes it.
     credits: Vec<(Arc<Credit>, usize)>,
     scheduled: bool,
@@ -296,6 +299,8 @@ impl EventQueue {
         EventQueue {
             inner: Mutex::new(Pending {
                 batch: Batch::default(),
+                refused: 0,
+                refused_unlisted: 0,
                 credits: Vec::new(),
                 scheduled: false,
                 notifier: Some(notifier),
@@ -318,6 +323,20 @@ impl EventQueue {
     /// takes them (receive flow control, see `flow`).
     pub fn submit_counted(&self, local: &mut Batch, credit: &Arc<Credit>) -> bool {
         self.submit_inner(local, Some(credit))
+    }
+
+    /// Server: a client was refused (S9, S20). Past [`SERVER_REFUSED_EVENTS_PENDING_MAX`]
+    /// waiting for JS, refusals are only counted, and JS gets one event for all of them
+    /// when it takes the queue. Returns `false` if JS is unreachable.
+    pub fn submit_refused(&self, detail: &str) -> bool {
+        let mut pending = self.lock();
+        if pending.refused >= SERVER_REFUSED_EVENTS_PENDING_MAX {
+            pending.refused_unlisted += 1;
+            return pending.notifier.is_some();
+        }
+        pending.refused += 1;
+        pending.batch.refused(detail);
+        Self::schedule(&mut pending)
     }
 
     /// Wakes JS even with no events queued: it has an open connection to adopt
@@ -371,12 +390,21 @@ impl EventQueue {
     /// a busy connection does not allocate a batch per wake-up.
     pub fn take_into(&self, out: &mut Batch) {
         out.clear();
-        let credits = {
+        let (credits, unlisted) = {
             let mut pending = self.lock();
             pending.scheduled = false;
+            pending.refused = 0;
             std::mem::swap(&mut pending.batch, out);
-            std::mem::take(&mut pending.credits)
+            (
+                std::mem::take(&mut pending.credits),
+                std::mem::take(&mut pending.refused_unlisted),
+            )
         };
+        if unlisted > 0 {
+            out.refused(&format!(
+                "{unlisted} more connections were refused while JS was busy"
+            ));
+        }
         // JS is handed these bytes now: the connections may read again.
         for (credit, n) in credits {
             credit.release(n);
@@ -438,6 +466,29 @@ mod tests {
         q.take();
         local.text("late".into());
         assert!(!q.submit(&mut local));
+    }
+
+    #[test]
+    fn refusals_waiting_for_js_are_bounded_and_the_rest_counted() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let q = EventQueue::new(Box::new(Count(calls.clone())));
+        let extra = 1000;
+        for i in 0..SERVER_REFUSED_EVENTS_PENDING_MAX + extra {
+            assert!(q.submit_refused(&format!("client {i}")));
+        }
+        let got = q.take();
+        let kinds: Vec<u32> = got.meta.chunks(3).map(|t| t[0]).collect();
+        assert_eq!(kinds.len(), SERVER_REFUSED_EVENTS_PENDING_MAX + 1);
+        assert!(kinds.iter().all(|&k| k == kind::REFUSED));
+        let text = String::from_utf8(got.payload).unwrap();
+        assert!(text.starts_with("client 0"));
+        assert!(text.ends_with(&format!(
+            "{extra} more connections were refused while JS was busy"
+        )));
+        // Taken: the bound starts over, and nothing is left over.
+        assert!(q.submit_refused("again"));
+        assert_eq!(q.take().meta, vec![kind::REFUSED, 5, 0]);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -13,14 +13,23 @@
 //! in its own buffer, which the message then shares, so a large binary message was
 //! zero-filled, copied out of the read-ahead buffer and copied again for JS. `perf` over
 //! a 64 KiB receive-only run: memset alone 12 % of client CPU. A final binary frame of
-//! [`LARGE_MESSAGE_MIN_BYTES`] or more (see `engine::frame::FastPath` for exactly which)
-//! is instead read straight from the socket into a buffer of its size, unmasked in place
+//! [`LARGE_MESSAGE_MIN_BYTES`] or more (see `engine::frame::FrameRules` for exactly which)
+//! is instead read straight from the socket into a buffer of its own, unmasked in place
 //! by a server, and handed to JS as it is (an external ArrayBuffer). To keep the order
 //! of messages, frames go to tungstenite only up to such a frame (tungstenite asks for
 //! bytes only once it has yielded every complete frame), and a read that completes one
 //! returns `Pending` with a wake-up, so the driver takes it before anything later.
 //!
+//! Memory follows the bytes that arrived, never the length a header declares: a peer
+//! may declare up to R59's 100 MiB in 14 bytes. A taken frame's buffer grows as its
+//! payload arrives, at most doubling, and a frame over [`FRAME_DECLARED_EARLY_MAX_BYTES`]
+//! that goes to tungstenite is read in whole before tungstenite sees its header (on
+//! which tungstenite reserves the declared length). A connection thus holds at most
+//! about twice what it received, plus one read-ahead. The same place counts frames per
+//! message (`FrameRules`, [`MESSAGE_FRAGMENTS_MAX`]).
+//!
 //! [`READ_BUFFER_BYTES`]: crate::constants::READ_BUFFER_BYTES
+//! [`MESSAGE_FRAGMENTS_MAX`]: crate::constants::MESSAGE_FRAGMENTS_MAX
 //! [`LARGE_MESSAGE_MIN_BYTES`]: crate::constants::LARGE_MESSAGE_MIN_BYTES
 
 use std::io;
@@ -29,8 +38,10 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, ReadBuf};
 
-use crate::constants::READ_AHEAD_BYTES;
-use crate::engine::frame::{parse_head, unmask, FastPath, Head};
+use crate::constants::{
+    FRAME_DECLARED_EARLY_MAX_BYTES, MAX_INCOMING_MESSAGE_BYTES, READ_AHEAD_BYTES,
+};
+use crate::engine::frame::{parse_head, unmask, FrameRules, Head};
 
 /// A large binary frame being read into its own buffer.
 struct Taking {
@@ -46,7 +57,7 @@ pub struct Inbound {
     taken: usize,
     /// Bytes of frames already given to tungstenite (whole or in part) still to hand over.
     passing: u64,
-    rules: FastPath,
+    rules: FrameRules,
     /// Boxed: rare, and every connection carries the field.
     taking: Option<Box<Taking>>,
     /// The message the fast path completed, for the driver to take before tungstenite
@@ -64,6 +75,19 @@ pub struct Inbound {
 /// The longest frame header (RFC 6455 §5.2): what a peek reads.
 const HEADER_MAX_BYTES: usize = 14;
 
+/// How many more bytes to make room for, holding `have` of `missing` more still due:
+/// at least a read-ahead's worth, at most as many as are held (so memory at most
+/// doubles what arrived), never more than is due.
+fn growth(have: usize, missing: usize) -> usize {
+    missing.min(have.max(READ_AHEAD_BYTES))
+}
+
+/// A peer's frame broke a bound the receive side enforces: the driver fails the
+/// connection as for a protocol breach (see `driver::classify`).
+fn limit_error(e: crate::engine::frame::TooManyFragments) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
 impl Inbound {
     /// The read side of a connection whose peer masks its frames (we are the server)
     /// or not, starting with `leftover`, the bytes the handshake read past its end. They
@@ -75,7 +99,7 @@ impl Inbound {
             ahead: leftover,
             taken: 0,
             passing: 0,
-            rules: FastPath::new(peer_masks),
+            rules: FrameRules::new(peer_masks),
             taking: None,
             done: None,
             eof: false,
@@ -92,22 +116,18 @@ impl Inbound {
         self.ahead.len() - self.taken
     }
 
-    /// One more read into the read-ahead buffer, after the unread bytes (moved to its
-    /// front). `Ready(Ok(0))` = end of stream.
+    /// One more read of up to `want` bytes into the read-ahead buffer, after the unread
+    /// bytes (moved to its front). `Ready(Ok(0))` = end of stream.
     fn poll_fill<R: AsyncRead + Unpin>(
         &mut self,
         io: &mut R,
         cx: &mut Context<'_>,
+        want: usize,
     ) -> Poll<io::Result<usize>> {
         self.ahead.drain(..self.taken);
         self.taken = 0;
-        self.ahead.reserve_exact(READ_AHEAD_BYTES);
+        self.ahead.reserve_exact(want);
         let start = self.ahead.len();
-        let want = if self.peek {
-            HEADER_MAX_BYTES
-        } else {
-            READ_AHEAD_BYTES
-        };
         let mut spare = ReadBuf::uninit(&mut self.ahead.spare_capacity_mut()[..want]);
         let result = Pin::new(io).poll_read(cx, &mut spare);
         let n = spare.filled().len();
@@ -151,8 +171,12 @@ impl Inbound {
             .extend_from_slice(&self.ahead[self.taken..self.taken + from_ahead]);
         self.taken += from_ahead;
         while t.payload.len() < t.len {
-            let want = t.len - t.payload.len();
             let start = t.payload.len();
+            let missing = t.len - start;
+            if t.payload.capacity() == start {
+                t.payload.reserve_exact(growth(start, missing));
+            }
+            let want = missing.min(t.payload.capacity() - start);
             let mut spare = ReadBuf::uninit(&mut t.payload.spare_capacity_mut()[..want]);
             let result = Pin::new(&mut *io).poll_read(cx, &mut spare);
             let n = spare.filled().len();
@@ -178,32 +202,52 @@ impl Inbound {
         Poll::Ready(Ok(true))
     }
 
-    /// At a frame boundary with `h` next: take it, or commit it and the complete frames
-    /// after it that are not taken (so tungstenite gets many small frames per read).
-    fn at_boundary(&mut self, h: Head) {
+    /// Bytes of the frame with header `h` (at the read position) still to arrive before
+    /// tungstenite may see it: 0 unless it is a large frame tungstenite would get.
+    fn missing_before_passing(&self, h: &Head) -> usize {
+        let early = h.payload_len <= FRAME_DECLARED_EARLY_MAX_BYTES as u64
+            // Over R59: tungstenite refuses it on the header alone, reserving nothing.
+            || h.payload_len > MAX_INCOMING_MESSAGE_BYTES as u64
+            || self.rules.takes(h);
+        if early {
+            return 0;
+        }
+        (h.frame_len() as usize).saturating_sub(self.unread())
+    }
+
+    /// At a frame boundary with `h` next (see [`Inbound::missing_before_passing`]): take
+    /// it, or commit it and the complete frames after it that are not taken (so
+    /// tungstenite gets many small frames per read). An error when it is one fragment
+    /// too many.
+    fn at_boundary(&mut self, h: Head) -> io::Result<()> {
         if self.rules.takes(&h) {
             self.taken += h.header_len;
             let len = h.payload_len as usize;
             self.taking = Some(Box::new(Taking {
-                payload: Vec::with_capacity(len),
+                payload: Vec::with_capacity(growth(0, len)),
                 len,
                 mask: h.mask,
             }));
-            return;
+            return Ok(());
         }
-        self.rules.passed(&h);
+        self.rules.passed(&h).map_err(limit_error)?;
         self.passing = h.frame_len();
         let mut at = (self.taken as u64).saturating_add(self.passing);
         while at < self.ahead.len() as u64 {
-            match parse_head(&self.ahead[at as usize..]) {
-                Some(next) if !self.rules.takes(&next) => {
-                    self.rules.passed(&next);
-                    self.passing = self.passing.saturating_add(next.frame_len());
-                    at = at.saturating_add(next.frame_len());
-                }
-                _ => break,
+            let Some(next) = parse_head(&self.ahead[at as usize..]) else {
+                break;
+            };
+            let complete = at.saturating_add(next.frame_len()) <= self.ahead.len() as u64;
+            let early = next.payload_len <= FRAME_DECLARED_EARLY_MAX_BYTES as u64;
+            // A breach is met at the boundary, after the frames before it.
+            if self.rules.takes(&next) || !(complete || early) || self.rules.passed(&next).is_err()
+            {
+                break;
             }
+            self.passing = self.passing.saturating_add(next.frame_len());
+            at = at.saturating_add(next.frame_len());
         }
+        Ok(())
     }
 
     /// tungstenite's read: bytes of the frames it is given, up to the next frame the fast
@@ -235,10 +279,27 @@ impl Inbound {
                 self.passing -= n as u64;
                 return Poll::Ready(Ok(()));
             }
+            let mut want = if self.peek {
+                HEADER_MAX_BYTES
+            } else {
+                READ_AHEAD_BYTES
+            };
             if self.passing == 0 {
                 if let Some(h) = parse_head(&self.ahead[self.taken..]) {
-                    self.at_boundary(h);
-                    continue;
+                    match self.missing_before_passing(&h) {
+                        0 => {
+                            self.at_boundary(h)?;
+                            continue;
+                        }
+                        // A large frame still arriving: read it in, in growing steps.
+                        missing if self.eof => {
+                            // Cut short by the end: tungstenite sees the end, not the
+                            // header (which would make it reserve the declared length).
+                            log::trace!("stream ended {missing} bytes into a frame");
+                            return Poll::Ready(Ok(()));
+                        }
+                        missing => want = growth(self.unread(), missing),
+                    }
                 }
             }
             if self.eof {
@@ -248,7 +309,7 @@ impl Inbound {
                 self.taken += n;
                 return Poll::Ready(Ok(()));
             }
-            match self.poll_fill(io, cx) {
+            match self.poll_fill(io, cx, want) {
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
@@ -401,6 +462,131 @@ mod tests {
         let (passed, order) = run(stream.clone(), 4096, false);
         assert!(passed == stream);
         assert!(order.iter().all(|o| o.is_ok()));
+    }
+
+    /// A reader that hands out `data` in pieces of `step` bytes, then pends forever (a
+    /// peer that declared more than it sends).
+    struct Stalls(Pieces);
+
+    impl AsyncRead for Stalls {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            if self.0.at == self.0.data.len() {
+                return Poll::Pending;
+            }
+            Pin::new(&mut self.0).poll_read(cx, buf)
+        }
+    }
+
+    /// Bytes the read side holds or has reserved.
+    fn reserved(inbound: &Inbound) -> usize {
+        inbound.ahead.capacity() + inbound.taking.as_ref().map_or(0, |t| t.payload.capacity())
+    }
+
+    #[test]
+    fn memory_follows_the_bytes_that_arrived_not_the_declared_length() {
+        let declared = MAX_INCOMING_MESSAGE_BYTES - 1;
+        for (b0, peer_masks) in [(0x82u8, false), (0x81, false), (0x02, false), (0x82, true)] {
+            let mut head = vec![b0, 127 | if peer_masks { 0x80 } else { 0 }];
+            head.extend_from_slice(&(declared as u64).to_be_bytes());
+            if peer_masks {
+                head.extend_from_slice(&[1, 2, 3, 4]);
+            }
+            let mut sent = head.clone();
+            sent.extend_from_slice(&[7; 10]);
+            let mut io = Stalls(Pieces {
+                data: sent,
+                at: 0,
+                step: 5,
+            });
+            let mut inbound = Inbound::new(peer_masks, Vec::new());
+            let mut cx = Context::from_waker(Waker::noop());
+            let mut space = [0u8; 1024];
+            for _ in 0..10 {
+                let mut buf = ReadBuf::new(&mut space);
+                match inbound.poll_read(&mut io, &mut cx, &mut buf) {
+                    Poll::Pending => {}
+                    other => panic!("{b0:#x}: {other:?} {:?}", buf.filled()),
+                }
+                assert!(buf.filled().is_empty(), "tungstenite never sees the header");
+            }
+            // A read-ahead, and a taken frame's first step.
+            assert!(
+                reserved(&inbound) <= 2 * READ_AHEAD_BYTES + HEADER_MAX_BYTES,
+                "{b0:#x}: {} bytes reserved",
+                reserved(&inbound)
+            );
+        }
+        // Growth while bytes do arrive: at most double what came, plus a read-ahead.
+        let len = 5 * 1024 * 1024;
+        let mut stream = vec![0x81, 127];
+        stream.extend_from_slice(&(len as u64).to_be_bytes());
+        stream.extend(std::iter::repeat_n(b'a', len));
+        let mut io = Pieces {
+            data: stream.clone(),
+            at: 0,
+            step: 100_000,
+        };
+        let mut inbound = Inbound::new(false, Vec::new());
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut passed = Vec::new();
+        let mut space = vec![0u8; 1 << 20];
+        loop {
+            let arrived = io.at;
+            let mut buf = ReadBuf::new(&mut space);
+            match inbound.poll_read(&mut io, &mut cx, &mut buf) {
+                Poll::Ready(Ok(())) if buf.filled().is_empty() => break,
+                Poll::Ready(Ok(())) => passed.extend_from_slice(buf.filled()),
+                other => panic!("{other:?}"),
+            }
+            assert!(reserved(&inbound) <= 2 * arrived.max(io.at) + 2 * READ_AHEAD_BYTES);
+        }
+        assert!(
+            passed == stream,
+            "the large text frame passes whole and unchanged"
+        );
+    }
+
+    #[test]
+    fn one_fragment_too_many_is_an_error_after_the_frames_before_it() {
+        let mut first = encode_frame(true, b"x", None);
+        first[0] = 0x01; // text, not final
+        let mut cont = encode_frame(false, b"", None);
+        cont[0] = 0x00; // continuation, not final
+        let mut stream = encode_frame(true, b"before", None);
+        stream.extend_from_slice(&first);
+        for _ in 1..crate::constants::MESSAGE_FRAGMENTS_MAX {
+            stream.extend_from_slice(&cont);
+        }
+        let allowed = stream.len();
+        stream.extend_from_slice(&cont);
+        let mut io = Pieces {
+            data: stream,
+            at: 0,
+            step: 4096,
+        };
+        let mut inbound = Inbound::new(false, Vec::new());
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut passed = 0;
+        let err = loop {
+            let mut space = [0u8; 4096];
+            let mut buf = ReadBuf::new(&mut space);
+            match inbound.poll_read(&mut io, &mut cx, &mut buf) {
+                Poll::Ready(Ok(())) => passed += buf.filled().len(),
+                Poll::Ready(Err(e)) => break e,
+                Poll::Pending => panic!("pending"),
+            }
+        };
+        assert_eq!(
+            passed, allowed,
+            "every allowed frame reaches tungstenite first"
+        );
+        assert!(err
+            .get_ref()
+            .is_some_and(|e| e.is::<crate::engine::frame::TooManyFragments>()));
     }
 
     #[test]

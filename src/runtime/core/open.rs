@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::constants::{MAX_INCOMING_MESSAGE_BYTES, READ_BUFFER_BYTES, WRITE_BUFFER_BYTES};
+use crate::constants::{
+    MAX_INCOMING_MESSAGE_BYTES, READ_BUFFER_BYTES, WRITE_BUFFER_BYTES, WRITE_BUFFER_MAX_BYTES,
+};
 use crate::engine::close::Ending;
 use crate::engine::session::Outcome;
 use crate::errors::ClientError;
@@ -21,6 +23,7 @@ fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(WRITE_BUFFER_MAX_BYTES)
         .max_message_size(Some(MAX_INCOMING_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_INCOMING_MESSAGE_BYTES))
 }

@@ -119,9 +119,7 @@ pub async fn serve(tcp: TcpStream, peer: SocketAddr, pending: PendingHandshake) 
             refuse(&mut stream, 403).await;
             let detail = format!("connection from {peer} refused: {detail}");
             log::debug!("{peer}: answered 403; error event: {detail}");
-            let mut batch = Batch::default();
-            batch.refused(&detail);
-            shared.queue.submit(&mut batch);
+            shared.queue.submit_refused(&detail);
             return;
         }
     };
