@@ -5,6 +5,8 @@
 //! `{code, message}` once.
 
 pub mod client;
+#[cfg(test)]
+mod contract_tests;
 pub mod host;
 mod js_thread;
 pub mod server;

@@ -14,7 +14,6 @@ use futures_util::FutureExt;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
-use crate::engine::close::Ending;
 use crate::engine::handshake::{received_headers, RequestOptions};
 use crate::engine::heartbeat::Heartbeat;
 use crate::engine::proxy::ProxySetting;
@@ -28,7 +27,7 @@ use crate::runtime::core::direct::DirectWriter;
 use crate::runtime::core::driver::{close_deadline, close_message, Start};
 use crate::runtime::core::events::{Batch, EventQueue};
 use crate::runtime::core::heartbeat::HeartbeatTimer;
-use crate::runtime::core::open::{self, report_closed, Handovers};
+use crate::runtime::core::open::{self, report_closed, report_panic, Handovers};
 use crate::runtime::core::outbox::Outbox;
 use crate::runtime::core::transport::MaybeTls;
 use crate::runtime::diagnostics;
@@ -92,19 +91,22 @@ fn guarded(
 ) -> impl Future<Output = ()> {
     AssertUnwindSafe(task).catch_unwind().map(move |result| {
         if result.is_err() && !queue.is_closed() {
-            let outcome = if opened.load(Ordering::Acquire) {
-                Outcome::Closed(Ending::Abnormal)
+            if opened.load(Ordering::Acquire) {
+                report_panic(&label, &queue, &mut Batch::default());
+                queue.close();
             } else {
-                Outcome::Failed
-            };
-            let failure = ClientError::LinkDown("internal error".into());
-            finish(
-                &label,
-                outcome,
-                Some(&failure),
-                &queue,
-                &mut Batch::default(),
-            );
+                let failure = ClientError::ConnectFailed {
+                    status: None,
+                    detail: "internal error".into(),
+                };
+                finish(
+                    &label,
+                    Outcome::Failed,
+                    Some(&failure),
+                    &queue,
+                    &mut Batch::default(),
+                );
+            }
         }
     })
 }

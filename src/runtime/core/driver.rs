@@ -1,9 +1,14 @@
 //! The open phase of a connection of either role: one poll loop that takes commands
-//! from JS, writes, reads and runs the timers in the same wake-up.
+//! from JS, writes, reads and runs the timers in the same wake-up. It only moves bytes
+//! and runs timers: what each event leads to is decided by the session
+//! (`engine::session::open_phase`) and carried out here ([`Driver::apply`]).
 //!
 //! Reads and writes share one task without a lock: splitting the stream would put a
 //! `BiLock` on every frame, and a `select!` over a write future would stop reading
 //! while a write is blocked (an echo peer would then deadlock us).
+//!
+//! The stream is any [`Transport`]: TCP or TLS in the product, an in-memory duplex in
+//! the tests (`driver_tests`).
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -20,10 +25,11 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::constants::{CLOSE_TIMEOUT_MS, VIOLATION_GRACE_MS};
+use crate::constants::CLOSE_TIMEOUT_MS;
 use crate::engine::close::Violation;
 use crate::engine::frame::TooManyFragments;
-use crate::engine::session::{CloseAction, Phase, Session};
+use crate::engine::session::open_phase::{Actions, Overdue};
+use crate::engine::session::{Phase, Session};
 use crate::runtime::core::command::{Command, Outgoing};
 use crate::runtime::core::direct::DirectWriter;
 use crate::runtime::core::events::{Batch, EventQueue};
@@ -33,6 +39,7 @@ use crate::runtime::core::link::Link;
 use crate::runtime::core::outbox::Outbox;
 use crate::runtime::core::socket::Socket;
 use crate::runtime::core::sys::{self, RawSocket};
+use crate::runtime::core::transport::{MaybeTls, Transport};
 
 /// Messages handled per wake-up before yielding, so one busy connection cannot starve
 /// the others sharing the runtime thread.
@@ -72,30 +79,13 @@ fn classify(err: &WsError) -> Option<Violation> {
     }
 }
 
-/// tungstenite answers a close frame whose code is not allowed on the wire (RFC 6455
-/// §7.4.1: 1005, 1006, 1015, <1000, 1016–2999, ≥5000) with 1002 and hands us that reply
-/// in place of the peer's frame; this is how it looks.
-fn is_substituted_close(status: &(u16, String)) -> bool {
-    status.0 == 1002 && status.1 == "Protocol violation"
-}
-
 /// Why the poll loop stopped.
+#[derive(Debug, PartialEq, Eq)]
 pub enum Exit {
     /// The stream ended (cleanly or not; the session knows which).
     Ended,
     /// JS can no longer be reached: drop everything without events.
     JsGone,
-}
-
-/// State of a failing connection (RFC 6455 §7.1.7) while JS gets one turn to answer
-/// the messages that arrived before the breach.
-enum Failing {
-    /// Not failing.
-    No,
-    /// Waiting for JS to acknowledge the batch holding the last messages.
-    AwaitingAck(Violation),
-    /// The close frame is queued; the loop ends once it is written.
-    Sending,
 }
 
 /// What the open phase starts from, whatever the role.
@@ -120,22 +110,23 @@ pub struct Start {
     pub label: String,
 }
 
-/// The open connection.
-pub struct Driver {
-    ws: WebSocketStream<Link>,
+/// The open connection, over a TCP or TLS stream (or, in tests, an in-memory one).
+pub struct Driver<S: Transport = MaybeTls> {
+    ws: WebSocketStream<Link<S>>,
     outbox: Arc<Outbox>,
     /// Reused buffer for commands taken from the outbox.
     commands: Vec<Command>,
     /// Where events go.
     pub queue: Arc<EventQueue>,
-    /// The state machine; its ending decides the terminal events.
+    /// The state machine; it decides what each event leads to, and the terminal events.
     pub session: Session,
     /// Events not yet handed to the queue.
     pub local: Batch,
     outgoing: VecDeque<Outgoing>,
     /// tungstenite may hold bytes of a control frame: flush it before queuing a data frame.
     needs_flush: bool,
-    close_timer: Option<Pin<Box<Sleep>>>,
+    /// The running deadline (R49's close timer, or a breach's grace).
+    deadline: Option<Pin<Box<Sleep>>>,
     heartbeat: Option<HeartbeatTimer>,
     /// Why the connection ended, when it ended abnormally.
     pub failure: Option<String>,
@@ -145,12 +136,11 @@ pub struct Driver {
     credit: Arc<Credit>,
     /// Reading is paused until JS takes what waits (see `flow`).
     paused: bool,
-    failing: Failing,
     /// Write-through gate and the plain-TCP socket it may write to (see `direct`).
     direct: Option<(Arc<DirectWriter>, RawSocket)>,
 }
 
-impl Drop for Driver {
+impl<S: Transport> Drop for Driver<S> {
     /// The socket closes right after this: JS must not write to it again.
     fn drop(&mut self) {
         if let Some((direct, _)) = &self.direct {
@@ -159,28 +149,18 @@ impl Drop for Driver {
     }
 }
 
-impl Driver {
-    /// Last step of a poll that returns `Pending`: give the socket to JS if nothing of ours
-    /// is buffered and the connection is open. No tungstenite call may follow until the
-    /// next poll's `begin`.
-    fn maybe_release_direct(&mut self, cx: &mut Context<'_>) {
-        let Some((direct, sock)) = &self.direct else {
-            return;
-        };
-        let quiet = self.session.phase() == Phase::Open
-            && matches!(self.failing, Failing::No)
-            && self.outgoing.is_empty()
-            && !self.needs_flush
-            && self.ws.get_ref().is_drained();
-        // tungstenite may hold a Pong queued while reading: flush proves it is empty.
-        if quiet && matches!(Pin::new(&mut self.ws).poll_flush(cx), Poll::Ready(Ok(()))) {
-            direct.release(*sock);
-        }
+impl Driver<MaybeTls> {
+    /// The TCP socket under the connection (to move it off tokio's reactor).
+    pub fn socket_mut(&mut self) -> &mut Socket {
+        self.ws.get_mut().io_mut().socket_mut()
     }
+}
+
+impl<S: Transport> Driver<S> {
     /// A driver for a connection whose handshake just completed. Write-through is on
     /// for plain TCP only (see `direct`), and only on a socket whose writes cannot raise
     /// `SIGPIPE` (`sys::forbid_sigpipe`); without it every frame goes through this driver.
-    pub fn new(ws: WebSocketStream<Link>, start: Start) -> Self {
+    pub fn new(ws: WebSocketStream<Link<S>>, start: Start) -> Self {
         let direct = ws
             .get_ref()
             .io()
@@ -202,63 +182,66 @@ impl Driver {
             local: start.local,
             outgoing: start.outgoing,
             needs_flush: false,
-            close_timer: start.close_timer,
+            deadline: start.close_timer,
             heartbeat: start.heartbeat,
             failure: None,
             label: start.label,
             credit: Arc::new(Credit::default()),
             paused: false,
-            failing: Failing::No,
             direct,
         }
     }
 
-    /// The TCP socket under the connection (to move it off tokio's reactor).
-    pub fn socket_mut(&mut self) -> &mut Socket {
-        self.ws.get_mut().io_mut().socket_mut()
+    /// Carries out what the session decided. Returns `true` when the connection ends now.
+    fn apply(&mut self, a: Actions) -> bool {
+        if a.report_peer_closing {
+            self.local.peer_closing();
+        }
+        if a.request_ack {
+            self.local.ack_request();
+        }
+        if a.discard_queued {
+            self.outgoing.clear();
+        }
+        if a.stop_writing {
+            self.needs_flush = false;
+        }
+        if let Some((code, reason)) = a.send_close {
+            log::debug!("{}: sending close {code} {reason:?}", self.label);
+            self.outgoing
+                .push_back(Outgoing::Control(close_message(code, reason)));
+        }
+        if a.flush {
+            self.needs_flush = true;
+        }
+        if a.stop_heartbeat {
+            self.heartbeat = None;
+        }
+        if let Some(d) = a.deadline {
+            self.deadline = Some(timer(d.millis()));
+        }
+        if let Some(why) = a.failure {
+            self.failure = Some(why);
+        }
+        a.end
     }
 
     fn on_command(&mut self, cmd: Command) {
-        match cmd {
+        let actions = match cmd {
             Command::Close { code, reason } => {
-                if let CloseAction::SendClose { code, reason } =
-                    self.session.on_local_close(code, reason.as_deref())
-                {
-                    log::debug!("{}: sending close {code} {reason:?}", self.label);
-                    self.outgoing
-                        .push_back(Outgoing::Control(close_message(code, reason)));
-                    self.close_timer = Some(close_deadline());
-                    self.heartbeat = None;
-                }
+                self.session.close_requested(code, reason.as_deref())
             }
-            Command::Ack => {
-                if let Failing::AwaitingAck(v) = self.failing {
-                    log::debug!(
-                        "{}: sending close {} (protocol breach)",
-                        self.label,
-                        v.close_code()
-                    );
-                    self.outgoing.push_back(Outgoing::Control(close_message(
-                        v.close_code(),
-                        String::new(),
-                    )));
-                    self.failing = Failing::Sending;
+            Command::Ack => self.session.acknowledged(),
+            Command::Frame(frame) => {
+                // R45: data sent after the closing handshake started is dropped.
+                if self.session.admits_data() {
+                    self.outgoing.push_back(Outgoing::Encoded(frame));
                 }
+                return;
             }
-            data => {
-                if let Some(frame) = data.into_outgoing() {
-                    self.queue_data(frame);
-                }
-            }
-        }
-    }
-
-    fn queue_data(&mut self, frame: Outgoing) {
-        // R45: data sent after the closing handshake started is dropped; while failing,
-        // answers to the messages JS has just been given still go out first.
-        if self.session.accepts_data() || matches!(self.failing, Failing::AwaitingAck(_)) {
-            self.outgoing.push_back(frame);
-        }
+        };
+        // Neither ends the connection at once: the frames it queues go out first.
+        self.apply(actions);
     }
 
     fn on_message(&mut self, msg: Message) {
@@ -273,64 +256,73 @@ impl Driver {
             Message::Ping(_) | Message::Frame(_) => {}
             Message::Close(frame) => {
                 let status = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
-                if status.as_ref().is_some_and(is_substituted_close) {
-                    // The peer's code may not be sent on the wire: a protocol violation,
-                    // reported as an abnormal end (R61). tungstenite already queued its
-                    // 1002 reply; write it and drop the link.
-                    if self.session.on_violation(Violation::Protocol) {
-                        self.local.peer_closing();
-                        self.failure =
-                            Some("the peer sent a close code that is not allowed".into());
-                        self.outgoing.clear();
-                        self.heartbeat = None;
-                        self.needs_flush = true;
-                        self.failing = Failing::Sending;
-                        self.close_timer = Some(timer(VIOLATION_GRACE_MS));
-                    }
-                    return;
-                }
                 log::debug!("{}: close received {status:?}", self.label);
-                if self.session.on_peer_close(status) {
-                    self.local.peer_closing();
-                    // R45: frames still queued are discarded.
-                    self.outgoing.clear();
-                    self.heartbeat = None;
-                    // The peer should drop TCP after our reply; bound the wait as R49 does.
-                    self.close_timer = Some(close_deadline());
-                }
+                let actions = self.session.close_frame_received(status);
+                self.apply(actions);
             }
         }
     }
 
-    /// A read error. Returns `true` when the loop should end now.
-    fn on_read_error(&mut self, err: WsError) -> bool {
-        self.failure = Some(err.to_string());
-        match classify(&err) {
-            Some(v) if self.session.on_violation(v) => {
-                // Give JS one turn with the messages read so far, then fail (bounded).
-                self.local.ack_request();
-                self.failing = Failing::AwaitingAck(v);
-                self.heartbeat = None;
-                self.close_timer = Some(timer(VIOLATION_GRACE_MS));
-                false
+    /// Takes what JS asked for. `false` when JS is gone.
+    fn step_commands(&mut self, cx: &mut Context<'_>) -> bool {
+        match self.outbox.poll_take(cx, &mut self.commands) {
+            Poll::Ready(false) => return false,
+            Poll::Ready(true) => {
+                let mut commands = std::mem::take(&mut self.commands);
+                for cmd in commands.drain(..) {
+                    self.on_command(cmd);
+                }
+                self.commands = commands;
             }
-            _ => true,
+            Poll::Pending => {}
         }
+        true
+    }
+
+    /// Runs the heartbeat and looks at the deadline; registers the waker for both.
+    /// Returns whether a Pong is overdue, to be judged after the reads (R66).
+    fn step_timers(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut pong_due = false;
+        if let Some(hb) = &mut self.heartbeat {
+            match hb.poll(cx) {
+                Beat::Idle => {}
+                Beat::SendPing => self
+                    .outgoing
+                    .push_back(Outgoing::Control(Message::Ping(Bytes::new()))),
+                Beat::TimedOut => match Session::pong_overdue(self.paused) {
+                    Overdue::StartOver => hb.on_pong(),
+                    Overdue::JudgeAfterReads => pong_due = true,
+                },
+            }
+        }
+        let deadline_passed = self
+            .deadline
+            .as_mut()
+            .is_some_and(|t| t.as_mut().poll(cx).is_ready());
+        if pong_due || deadline_passed {
+            // Whatever is in the socket came before the deadline: read it before judging
+            // (the JS thread may have been busy, see `socket::MAYBE_READABLE`).
+            self.ws.get_mut().io_mut().assume_readable();
+        }
+        pong_due
     }
 
     /// Hands queued frames on in order: data frames to the link's queue (written as
     /// they are, see `link`), control frames to tungstenite; then writes once, so many
     /// small sends become one `writev`.
-    fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), WsError> {
+    fn step_write(&mut self, cx: &mut Context<'_>) -> Result<(), WsError> {
         while let Some(front) = self.outgoing.front() {
-            // Wait until the frame can go: a data frame after whatever tungstenite has
-            // buffered, a control frame once tungstenite takes one.
+            // Wait until the frame can go: a data frame once tungstenite holds no part of
+            // a frame (ours, or a Pong it queued while reading: see `Link::may_queue`),
+            // a control frame once tungstenite's buffer is empty (it refuses a frame past
+            // WRITE_BUFFER_MAX_BYTES, which Pongs to a flooding peer may fill).
             let ready = match front {
-                Outgoing::Encoded(_) if self.needs_flush => Pin::new(&mut self.ws).poll_flush(cx),
-                Outgoing::Encoded(_) => Poll::Ready(Ok(())),
-                // Into an empty buffer: tungstenite refuses a frame past
-                // WRITE_BUFFER_MAX_BYTES, which Pongs to a flooding peer may fill.
-                Outgoing::Control(_) => Pin::new(&mut self.ws).poll_flush(cx),
+                Outgoing::Encoded(_) if !self.needs_flush && self.ws.get_ref().may_queue() => {
+                    Poll::Ready(Ok(()))
+                }
+                Outgoing::Encoded(_) | Outgoing::Control(_) => {
+                    Pin::new(&mut self.ws).poll_flush(cx)
+                }
             };
             match ready {
                 Poll::Ready(Ok(())) => {}
@@ -361,22 +353,83 @@ impl Driver {
         Ok(())
     }
 
-    fn poll_commands(&mut self, cx: &mut Context<'_>) -> bool {
-        match self.outbox.poll_take(cx, &mut self.commands) {
-            Poll::Ready(false) => return false,
-            Poll::Ready(true) => {
-                let mut commands = std::mem::take(&mut self.commands);
-                for cmd in commands.drain(..) {
-                    self.on_command(cmd);
-                }
-                self.commands = commands;
+    /// Reads up to [`READ_BUDGET_MESSAGES`] messages, while flow control allows.
+    /// Returns `true` when the connection ends now.
+    fn step_read(&mut self, cx: &mut Context<'_>) -> bool {
+        for _ in 0..READ_BUDGET_MESSAGES {
+            // Flow control: while open, stop reading once JS is ~1 MiB behind. A
+            // closing connection reads on, bounded by its deadline.
+            self.paused = self.session.phase() == Phase::Open
+                && self.credit.must_pause(self.local.held_bytes(), cx);
+            if self.paused {
+                return false;
             }
-            Poll::Pending => {}
+            let msg = match Pin::new(&mut self.ws).poll_next(cx) {
+                Poll::Ready(Some(Ok(msg))) => msg,
+                Poll::Ready(Some(Err(e))) => {
+                    let violation = classify(&e);
+                    let actions = self.session.read_failed(violation, e.to_string());
+                    return self.apply(actions);
+                }
+                Poll::Ready(None) => {
+                    self.failure = Some("connection closed".into());
+                    return true;
+                }
+                // The read side took a large binary frame past tungstenite: it is the
+                // next message (see `inbound`).
+                Poll::Pending => match self.ws.get_mut().take_done() {
+                    Some(payload) => Message::Binary(Bytes::from(payload)),
+                    None => return false,
+                },
+            };
+            self.on_message(msg);
+            if !self.session.reads() {
+                return false;
+            }
         }
-        true
+        // Budget used up: come back after the other connections.
+        cx.waker().wake_by_ref();
+        false
     }
 
-    /// One wake-up: commands, heartbeat, writes, reads, hand-over to JS, timers.
+    /// Judges the timers that fired, now that the socket has been read. Returns `true`
+    /// when the connection ends now.
+    fn step_deadlines(&mut self, cx: &mut Context<'_>, pong_due: bool) -> bool {
+        if pong_due
+            && self
+                .heartbeat
+                .as_ref()
+                .is_some_and(HeartbeatTimer::awaits_pong)
+            && self.apply(Session::pong_missing())
+        {
+            return true;
+        }
+        // The deadline now running: one this poll's reads started counts from now (and
+        // is registered with the waker here); one that passed stays passed.
+        self.deadline
+            .as_mut()
+            .is_some_and(|t| t.as_mut().poll(cx).is_ready())
+    }
+
+    /// Gives the socket to JS if nothing of ours is buffered and the connection is open
+    /// (see `direct`), then hands this poll's events to JS. Before JS sees the batch: a
+    /// listener that answers at once can then write its answer itself. No tungstenite
+    /// call may follow until the next poll's `begin`. `false` when JS is gone.
+    fn step_hand_over(&mut self, cx: &mut Context<'_>) -> bool {
+        if let Some((direct, sock)) = &self.direct {
+            let quiet = self.session.lets_js_write()
+                && self.outgoing.is_empty()
+                && !self.needs_flush
+                && self.ws.get_ref().is_drained();
+            // tungstenite may hold a Pong queued while reading: flush proves it is empty.
+            if quiet && matches!(Pin::new(&mut self.ws).poll_flush(cx), Poll::Ready(Ok(()))) {
+                direct.release(*sock);
+            }
+        }
+        self.queue.submit_counted(&mut self.local, &self.credit)
+    }
+
+    /// One wake-up: commands, timers, writes, budgeted reads, deadlines, hand-over.
     pub fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<Exit> {
         if let Some((direct, _)) = &self.direct {
             // The gate was released with the link drained, so this tail goes first.
@@ -385,113 +438,27 @@ impl Driver {
                 self.ws.get_mut().push(tail);
             }
         }
-        self.poll_inner(cx)
-    }
-
-    fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<Exit> {
-        if !self.poll_commands(cx) {
+        if !self.step_commands(cx) {
             return Poll::Ready(Exit::JsGone);
         }
-        // R66: an unanswered Ping is an abnormal end, judged after this poll's reads: read
-        // on the JS thread, a Pong that came in time may still be in the socket because JS
-        // was busy until now.
-        let mut pong_overdue = false;
-        if let Some(hb) = &mut self.heartbeat {
-            match hb.poll(cx) {
-                Beat::Idle => {}
-                Beat::SendPing => self
-                    .outgoing
-                    .push_back(Outgoing::Control(Message::Ping(Bytes::new()))),
-                // Paused by flow control, the Pong may sit unread behind data the peer
-                // sent: that peer is alive, so the heartbeat starts over.
-                Beat::TimedOut if self.paused => hb.on_pong(),
-                Beat::TimedOut => pong_overdue = true,
-            }
-        }
-        // A deadline passed: whatever is in the socket came before it, so read it before
-        // judging (the JS thread may have been busy, see `socket::MAYBE_READABLE`).
-        let close_due = self
-            .close_timer
-            .as_mut()
-            .is_some_and(|t| t.as_mut().poll(cx).is_ready());
-        if pong_overdue || close_due {
-            self.socket_mut().assume_readable();
-        }
-        if let Err(e) = self.poll_write(cx) {
-            if self.session.accepts_data() {
-                self.failure = Some(format!("write failed: {e}"));
-                return Poll::Ready(Exit::Ended);
-            }
-            // Closing: the peer may already be gone; keep reading until the end.
-            self.outgoing.clear();
-            self.needs_flush = false;
-            if matches!(self.failing, Failing::Sending) {
+        let pong_due = self.step_timers(cx);
+        if let Err(e) = self.step_write(cx) {
+            let actions = self.session.write_failed(e.to_string());
+            if self.apply(actions) {
                 return Poll::Ready(Exit::Ended);
             }
         }
-        if matches!(self.failing, Failing::Sending) {
-            if self.outgoing.is_empty() && !self.needs_flush {
-                return Poll::Ready(Exit::Ended);
-            }
-        } else if matches!(self.failing, Failing::No) {
-            let mut budget = READ_BUDGET_MESSAGES;
-            loop {
-                if budget == 0 {
-                    cx.waker().wake_by_ref();
-                    break;
-                }
-                // Flow control: while open, stop reading once JS is ~1 MiB behind. A
-                // closing connection reads on, bounded by its close timer.
-                self.paused = self.session.phase() == Phase::Open
-                    && self.credit.must_pause(self.local.held_bytes(), cx);
-                if self.paused {
-                    break;
-                }
-                match Pin::new(&mut self.ws).poll_next(cx) {
-                    Poll::Ready(Some(Ok(msg))) => {
-                        budget -= 1;
-                        self.on_message(msg);
-                    }
-                    Poll::Ready(Some(Err(e))) => {
-                        if self.on_read_error(e) {
-                            return Poll::Ready(Exit::Ended);
-                        }
-                        break;
-                    }
-                    Poll::Ready(None) => {
-                        self.failure = Some("connection closed".into());
-                        return Poll::Ready(Exit::Ended);
-                    }
-                    // The read side took a large binary frame past tungstenite: it is
-                    // the next message (see `inbound`).
-                    Poll::Pending => match self.ws.get_mut().take_done() {
-                        Some(payload) => {
-                            budget -= 1;
-                            self.on_message(Message::Binary(Bytes::from(payload)));
-                        }
-                        None => break,
-                    },
-                }
-            }
-        }
-        if pong_overdue
-            && self
-                .heartbeat
-                .as_ref()
-                .is_some_and(HeartbeatTimer::awaits_pong)
-        {
-            self.failure = Some("no pong within pongTimeout".into());
+        let nothing_left = self.outgoing.is_empty() && !self.needs_flush;
+        if self.session.done_sending(nothing_left) {
             return Poll::Ready(Exit::Ended);
         }
-        if let Some(t) = &mut self.close_timer {
-            if t.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Exit::Ended);
-            }
+        if self.session.reads() && self.step_read(cx) {
+            return Poll::Ready(Exit::Ended);
         }
-        // Give the socket to JS before JS sees the batch: a listener that answers at once
-        // can then write its answer itself (no tungstenite call follows in this poll).
-        self.maybe_release_direct(cx);
-        if !self.queue.submit_counted(&mut self.local, &self.credit) {
+        if self.step_deadlines(cx, pong_due) {
+            return Poll::Ready(Exit::Ended);
+        }
+        if !self.step_hand_over(cx) {
             return Poll::Ready(Exit::JsGone);
         }
         Poll::Pending

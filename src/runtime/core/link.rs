@@ -24,7 +24,7 @@ use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::runtime::core::inbound::Inbound;
-use crate::runtime::core::transport::MaybeTls;
+use crate::runtime::core::transport::{MaybeTls, Transport};
 
 /// Frames handed to one `writev`; Linux takes up to 1024 (`IOV_MAX`), and past a few
 /// dozen the kernel's socket buffer is full anyway.
@@ -38,26 +38,31 @@ const COALESCE_MAX_BYTES: usize = 4 * 1024;
 const COALESCE_BUFFER_BYTES: usize = 64 * 1024;
 
 /// The stream under tungstenite, with the queue of pre-encoded frames.
-pub struct Link {
-    io: MaybeTls,
+pub struct Link<S = MaybeTls> {
+    io: S,
     queue: VecDeque<Vec<u8>>,
     /// Bytes of `queue[0]` already written.
     written: usize,
     /// Whether `queue`'s last buffer may take more small frames (it was queued for
     /// coalescing, not moved in whole).
     tail_open: bool,
+    /// tungstenite holds bytes its last write did not get out (the rest of a Pong it
+    /// queued while reading, with the socket full): no frame may be queued before they
+    /// are written, or it would land inside that Pong.
+    tungstenite_holds: bool,
     inbound: Inbound,
 }
 
-impl Link {
+impl<S: Transport> Link<S> {
     /// `io` with nothing queued; `peer_masks` when we are the server, `leftover` the
     /// bytes read past the handshake (see `inbound`).
-    pub fn new(io: MaybeTls, peer_masks: bool, leftover: Vec<u8>) -> Self {
+    pub fn new(io: S, peer_masks: bool, leftover: Vec<u8>) -> Self {
         Link {
             io,
             queue: VecDeque::new(),
             written: 0,
             tail_open: false,
+            tungstenite_holds: false,
             inbound: Inbound::new(peer_masks, leftover),
         }
     }
@@ -69,18 +74,25 @@ impl Link {
     }
 
     /// The stream itself.
-    pub fn io(&self) -> &MaybeTls {
+    pub fn io(&self) -> &S {
         &self.io
     }
 
     /// The stream itself, mutably.
-    pub fn io_mut(&mut self) -> &mut MaybeTls {
+    pub fn io_mut(&mut self) -> &mut S {
         &mut self.io
     }
 
     /// Nothing waits to be written here.
     pub fn is_drained(&self) -> bool {
         self.queue.is_empty()
+    }
+
+    /// Whether a frame may be queued now: tungstenite has no partly written frame.
+    /// tungstenite writes its whole buffer with each write, so a write that took all it
+    /// was given left it empty; the driver flushes tungstenite when this says no.
+    pub fn may_queue(&self) -> bool {
+        !self.tungstenite_holds
     }
 
     /// Queues an encoded frame after everything queued so far.
@@ -144,7 +156,7 @@ impl Link {
     }
 }
 
-impl AsyncRead for Link {
+impl<S: Transport> AsyncRead for Link<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -155,7 +167,7 @@ impl AsyncRead for Link {
     }
 }
 
-impl AsyncWrite for Link {
+impl<S: Transport> AsyncWrite for Link<S> {
     /// tungstenite's bytes, after every queued frame.
     fn poll_write(
         self: Pin<&mut Self>,
@@ -163,8 +175,11 @@ impl AsyncWrite for Link {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        this.tungstenite_holds = true;
         ready!(this.poll_drain(cx))?;
-        Pin::new(&mut this.io).poll_write(cx, buf)
+        let written = ready!(Pin::new(&mut this.io).poll_write(cx, buf))?;
+        this.tungstenite_holds = written < buf.len();
+        Poll::Ready(Ok(written))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -15,6 +15,8 @@
 pub mod command;
 pub mod direct;
 pub mod driver;
+#[cfg(test)]
+mod driver_tests;
 pub mod events;
 pub mod flow;
 pub mod heartbeat;

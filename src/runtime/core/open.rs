@@ -16,10 +16,10 @@ use crate::errors::ClientError;
 use crate::runtime::core::driver::{Driver, Exit, Start};
 use crate::runtime::core::events::{Batch, EventQueue};
 use crate::runtime::core::link::Link;
-use crate::runtime::core::transport::MaybeTls;
+use crate::runtime::core::transport::{MaybeTls, Transport};
 
 /// tungstenite limits and buffer sizes, the same for both roles (R59).
-fn ws_config() -> WebSocketConfig {
+pub fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
@@ -83,17 +83,10 @@ impl OpenPhase {
         (self.on_end)();
     }
 
-    /// Polling the driver panicked (a bug): end the connection as abnormal rather than
-    /// leave JS with one that never closes.
+    /// Polling the driver panicked (a bug): see [`report_panic`].
     pub fn fail(mut self) {
         let d = &mut self.driver;
-        report_closed(
-            &d.label,
-            &Ending::Abnormal,
-            "internal error",
-            &d.queue,
-            &mut d.local,
-        );
+        report_panic(&d.label, &d.queue, &mut d.local);
         (self.on_end)();
     }
 }
@@ -123,7 +116,7 @@ impl Handovers {
 
 /// Submits the terminal events of a driver that stopped with `exit` (none when JS is
 /// gone: nothing more can be delivered).
-pub fn end(driver: &mut Driver, exit: Exit) {
+pub fn end<S: Transport>(driver: &mut Driver<S>, exit: Exit) {
     if let Exit::JsGone = exit {
         return;
     }
@@ -140,6 +133,14 @@ pub fn end(driver: &mut Driver, exit: Exit) {
         &driver.queue,
         &mut driver.local,
     );
+}
+
+/// A panic (a bug) ended an open connection, in whichever role and home: it ends as
+/// abnormal, like a lost link (`error`, then `close` 1006), rather than stay open in JS
+/// forever. The one path for the client's task, a server connection's task and the JS
+/// thread's executor.
+pub fn report_panic(label: &str, queue: &EventQueue, local: &mut Batch) {
+    report_closed(label, &Ending::Abnormal, "internal error", queue, local);
 }
 
 /// The terminal events of an open connection: `error` first for an abnormal end

@@ -40,16 +40,38 @@ macro_rules! each_stream {
     };
 }
 
-impl MaybeTls {
-    /// The socket JS may write to directly (write-through), for plain TCP only: TLS
-    /// record state lives in the I/O thread.
-    pub fn plain_socket(&self) -> Option<RawSocket> {
+/// What the open phase needs of its byte stream besides reading and writing. The
+/// driver is generic over it so that `cargo test` runs it over an in-memory stream
+/// (`tokio::io::duplex`), which keeps the defaults: no socket, nothing to re-arm.
+pub trait Transport: AsyncRead + AsyncWrite + Unpin {
+    /// The socket JS may write to directly (write-through), if any.
+    fn plain_socket(&self) -> Option<RawSocket> {
+        None
+    }
+
+    /// A deadline is being judged: the next read asks the OS even if no readiness was
+    /// reported since the last empty one (see `socket::MAYBE_READABLE`).
+    fn assume_readable(&mut self) {}
+}
+
+impl Transport for MaybeTls {
+    /// Plain TCP only: TLS record state lives in the I/O thread.
+    fn plain_socket(&self) -> Option<RawSocket> {
         match self {
             MaybeTls::Plain(socket) => socket.raw_socket(),
             MaybeTls::ClientTls(_) | MaybeTls::ServerTls(_) => None,
         }
     }
 
+    fn assume_readable(&mut self) {
+        self.socket_mut().assume_readable();
+    }
+}
+
+#[cfg(test)]
+impl Transport for tokio::io::DuplexStream {}
+
+impl MaybeTls {
     /// The TCP socket under the TLS layer, if any.
     pub fn socket_mut(&mut self) -> &mut Socket {
         match self {

@@ -20,14 +20,13 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
 use crate::constants::REQUEST_HEAD_MAX_BYTES;
-use crate::engine::close::Ending;
 use crate::engine::handshake::server::{
     accept_response, parse_request, rejection_response, select_protocol, UpgradeRequest,
 };
 use crate::engine::session::Session;
 use crate::runtime::core::driver::Start;
 use crate::runtime::core::events::Batch;
-use crate::runtime::core::open::{self, report_closed};
+use crate::runtime::core::open::{self, report_panic};
 use crate::runtime::core::socket::Socket;
 use crate::runtime::core::transport::MaybeTls;
 use crate::runtime::diagnostics;
@@ -214,15 +213,7 @@ async fn run_open(
     let handovers = shared.handovers.clone();
     let task = open::run(stream, leftover, Role::Server, start, handovers, on_end);
     if AssertUnwindSafe(task).catch_unwind().await.is_err() {
-        // A bug must not leave JS with a connection that never closes.
-        let mut batch = Batch::for_conn(id);
-        report_closed(
-            "",
-            &Ending::Abnormal,
-            "internal error",
-            &shared.queue,
-            &mut batch,
-        );
+        report_panic("", &shared.queue, &mut Batch::for_conn(id));
     }
 }
 

@@ -1,11 +1,16 @@
-//! The client connection state machine of spec A.6, seen from the connection task:
-//! which events to emit and which close result to report as the handshake completes,
-//! close requests and close frames arrive, and the transport ends.
+//! The connection state machine of spec A.6, for both roles, seen from the connection
+//! task: which events to emit and which close result to report as the handshake
+//! completes, close requests and close frames arrive, and the transport ends. A server
+//! connection starts at the handshake's end (S11); what the open phase decides is in
+//! [`open_phase`].
 //!
 //! The JS layer mirrors the same states to answer API calls synchronously (R44, R51);
 //! this machine decides what actually happens on the wire and in which order.
 
+pub mod open_phase;
+
 use crate::engine::close::{normalise_code, normalise_reason, Ending, Violation};
+use open_phase::Failing;
 
 /// Where the connection is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +60,7 @@ pub struct Session {
     phase: Phase,
     deferred_close: Option<(u16, String)>,
     ending: Option<Ending>,
+    failing: Failing,
 }
 
 impl Default for Session {
@@ -70,6 +76,7 @@ impl Session {
             phase: Phase::Connecting,
             deferred_close: None,
             ending: None,
+            failing: Failing::No,
         }
     }
 
