@@ -71,10 +71,10 @@ pub const CLOSE_REASON_LINK_DOWN: &str = "The link is down";
 pub const CLOSE_REASON_MAX_BYTES: usize = 123;
 
 /// tungstenite's read buffer, allocated (and zero-filled) per connection, and the most it
-/// asks for in one read. The 128 KiB default costs 128 KiB per idle connection; 16 KiB
-/// measured 33 KiB RSS per idle connection in bench (f), 4 KiB 21 KiB. Since the link
-/// reads ahead (`runtime::core::inbound`), this no longer bounds a read syscall, only the
-/// copy out of the read-ahead buffer (issue #10, memory per connection).
+/// asks for in one read: its 128 KiB default costs that much per idle connection
+/// (`bench/README.md`, "Design measurements", D9). Since the link reads ahead
+/// (`runtime::core::inbound`), this no longer bounds a read syscall, only the copy out
+/// of the read-ahead buffer (issue #10, memory per connection).
 pub const READ_BUFFER_BYTES: usize = 1024;
 
 /// The most one read syscall of an open connection takes; the buffer exists only while

@@ -115,10 +115,10 @@ struct LocalSide {
 /// Each batch is copied into a Buffer that JS owns and reuses (one per JS thread, see
 /// `takeBatch` in `lib/events.js`) rather than handed over as an external buffer: V8
 /// does not count external memory it was not told about, so 1 MiB batch buffers waited
-/// for a major GC and a fast peer still grew the process by what it sent (300 MiB for
-/// 300k × 1 KiB) even with receive flow control. A fresh V8 Buffer per batch fixed the
-/// memory but made V8 collect far more often (500k × 64 B binary: 0.51 → 1.13 µs per
-/// message); one reused Buffer costs neither. The native buffers are reused too (see
+/// for a major GC and a fast peer still grew the process by what it sent, even with
+/// receive flow control. A fresh V8 Buffer per batch fixed the memory but made V8
+/// collect far more often; one reused Buffer costs neither (measured: `bench/README.md`,
+/// "Design measurements", D6). The native buffers are reused too (see
 /// `EventQueue::take_into`).
 pub struct Delivery {
     queue: Arc<EventQueue>,

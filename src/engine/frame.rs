@@ -6,8 +6,8 @@
 //! This is the one copy a sent message costs (R43 copies at call time): the payload goes
 //! from JS's memory into the frame in a single pass that masks as it copies, and the I/O
 //! thread writes that buffer as it is. Before, the bytes were copied at `send()` and
-//! again, masked, into tungstenite's write buffer; for a 1 MiB echo, those copies were
-//! the largest part of the 28 % of client CPU that `perf` showed in memmove.
+//! again, masked, into tungstenite's write buffer, the largest part of a large echo's
+//! profile (`bench/README.md`, "Design measurements", D8).
 
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;

@@ -50,21 +50,12 @@ fn io_threads() -> usize {
 /// The shared runtime, created on first use: multi-thread scheduler with one worker, so
 /// the JS thread and one I/O thread fill the two cores this project is measured on.
 ///
-/// Measured against a current-thread runtime driven by a dedicated thread (bench/, two
-/// A/B pairs, same build, ohos client; msgs/s, µs): (a) echo 1.31M/1.49M vs 1.43M/1.09M,
-/// (b) p50 79.5/56.9 vs 78.4/36.0, (d) text 6.48M/3.63M vs 5.68M/3.74M, (e) 2.18M/1.65M
-/// vs 2.28M/1.54M. No shape wins beyond the machine's run-to-run noise; the multi-thread
-/// one needs no thread of our own to drive it, so it stays.
-///
-/// Worker count (issue #8), 1 worker vs `available_parallelism()` = 2 on this 2-core
-/// machine, both alternating in one `npm run bench` run (3 rounds, medians; 1 → 2):
-/// client (a) 1.16M → 1.11M msgs/s, (b) p50 113.8 → 115.2 µs, p99 238 → 189 µs,
-/// (c) 64 KiB 855 → 665 MB/s, 1 MiB 1,064 → 945 MB/s, (d) text 3.59M → 3.69M,
-/// (e) 1.26M → 1.27M, (f) 2,000 opens 318 → 243 ms; server (s1) 561k → 555k msgs/s,
-/// (s2) 514k → 521k deliveries/s, (s3) 795 → 763 MB/s, (s4) 8.0 → 7.7 ms. A second worker
-/// only competes with the JS thread for the two cores (large messages lose 10–20 %) and
-/// wins nothing beyond noise elsewhere, so the default stays at one; `OHOS_WS_IO_THREADS`
-/// overrides it. Servers in several worker_threads share this runtime (one per process).
+/// A current-thread runtime on a thread of our own won nothing beyond noise, and the
+/// multi-thread one needs no thread of ours to drive it. A second worker only competes
+/// with the JS thread for the cores (large messages lose), so the default is one;
+/// `OHOS_WS_IO_THREADS` overrides it. Measured: `bench/README.md`, "Design
+/// measurements" (D1). Servers in several worker_threads share this runtime (one per
+/// process).
 pub fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
     static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
     RUNTIME

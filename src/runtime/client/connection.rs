@@ -81,8 +81,8 @@ pub fn spawn(
 /// leave JS waiting forever (and the process pinned by the threadsafe function).
 ///
 /// A combinator, not an `async` block: a block that awaited `task` kept both the captured
-/// future and the awaited one in its state, which made every connection's task 5,376
-/// bytes (valgrind massif, bench (f)) for a 2,648-byte future.
+/// future and the awaited one in its state, doubling every connection's task (measured:
+/// `bench/README.md`, "Design measurements", D2).
 fn guarded(
     task: impl Future<Output = ()>,
     label: String,

@@ -4,17 +4,17 @@
 //! concatenated in one buffer, plus a flat `u32` array of `(kind, byte length, extra)`
 //! triples. One threadsafe-function call announces a batch, and JS takes it whole
 //! (copied into its reused receive buffer, see `bindings::Delivery`) and splits it. A
-//! threadsafe-function call per message costs 2.5–3 µs on this machine against
-//! ~0.2 µs per message batched (issue #2), so the call is made only when a batch goes
-//! from empty to non-empty; while JS is busy, later events join the waiting batch.
+//! threadsafe-function call costs an order of magnitude more than a message's share of
+//! a batch (`bench/README.md`, "Design measurements", D7), so the call is made only when
+//! a batch goes from empty to non-empty; while JS is busy, later events join the
+//! waiting batch.
 //!
 //! Messages of [`LARGE_MESSAGE_MIN_BYTES`] or more do not go through the payload buffer:
 //! the batch holds them as they came from the socket and JS takes each one on its own
 //! (`takeLarge`), as an external ArrayBuffer over those bytes or a string made from them.
-//! For a 1 MiB echo, the payload path cost three copies of every message (into the
-//! batch, into JS's receive buffer, into the message's own ArrayBuffer) plus V8's zero
-//! fill of that ArrayBuffer: `perf` put memmove at 28 % and memset at 8 % of the
-//! client's CPU.
+//! The payload path cost three copies of every message (into the batch, into JS's
+//! receive buffer, into the message's own ArrayBuffer) plus V8's zero fill of that
+//! ArrayBuffer, which dominated a large echo's profile (D8 in the same section).
 //!
 //! A server has one queue for all its connections, so one call carries what is ready
 //! across them: each connection's run of events starts with a [`kind::CONN`] marker

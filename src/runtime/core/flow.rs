@@ -1,9 +1,9 @@
 //! Receive flow control (issue #10): how many received bytes of one connection wait for
 //! JS. The I/O thread counts what it hands to the event queue, JS's taking of a batch
 //! gives it back, and past [`RECEIVE_HIGH_WATER_BYTES`] the connection stops reading
-//! its socket, so TCP pushes back on a peer that sends faster than JS consumes.
-//! Without it a fast peer grew a client to 456 MiB RSS where `ws` stayed at 58 MiB
-//! (400 000 × 1 KiB against a 5 µs listener).
+//! its socket, so TCP pushes back on a peer that sends faster than JS consumes. Without
+//! it a fast peer grows the process by whatever it sends (`bench/README.md`, "Design
+//! measurements", D5).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Context;

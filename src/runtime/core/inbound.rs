@@ -11,8 +11,8 @@
 //!
 //! Fast path: tungstenite zero-fills the room it reads into and assembles each payload
 //! in its own buffer, which the message then shares, so a large binary message was
-//! zero-filled, copied out of the read-ahead buffer and copied again for JS. `perf` over
-//! a 64 KiB receive-only run: memset alone 12 % of client CPU. A final binary frame of
+//! zero-filled, copied out of the read-ahead buffer and copied again for JS (profile:
+//! `bench/README.md`, "Design measurements", D8). A final binary frame of
 //! [`LARGE_MESSAGE_MIN_BYTES`] or more (see `engine::frame::FrameRules` for exactly which)
 //! is instead read straight from the socket into a buffer of its own, unmasked in place
 //! by a server, and handed to JS as it is (an external ArrayBuffer). To keep the order
@@ -67,8 +67,8 @@ pub struct Inbound {
     eof: bool,
     /// The next fill reads just a header's worth: after a large frame, another often
     /// follows, and its payload should go straight into its own buffer, not through a
-    /// full read-ahead and a copy (`perf`, 64 KiB receive-only: that copy was 13 % of
-    /// client CPU; the extra small `read` costs far less).
+    /// full read-ahead and a copy, which costs far more than the extra small `read` (D8 in
+    /// `bench/README.md`, "Design measurements").
     peek: bool,
 }
 

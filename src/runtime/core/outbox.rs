@@ -1,9 +1,9 @@
 //! Commands from JS to a connection task, with the wake-up decoupled from the push.
 //!
 //! `send()` pushes without waking; JS wakes the task once per microtask checkpoint
-//! (`flush`). Waking a parked tokio thread is a futex syscall plus a context switch:
-//! with a wake per send, 100k echoes cost 6.4 µs of client CPU per message here; one
-//! wake per JS tick brings a burst of sends down to one syscall.
+//! (`flush`). Waking a parked tokio thread is a futex syscall plus a context switch, so
+//! one wake per JS tick brings a burst of sends down to one syscall (measured:
+//! `bench/README.md`, "Design measurements", D3).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
