@@ -28,6 +28,17 @@ use crate::runtime::core::link::Link;
 use crate::runtime::core::open::{self, ws_config};
 use crate::runtime::core::outbox::Outbox;
 
+/// A test that polls the duplex by hand, far past tokio's per-task budget (after which
+/// tokio's I/O types pend until the task yields): run unbudgeted.
+macro_rules! unbudgeted {
+    ($test:meta, $name:ident, $body:block) => {
+        #[$test]
+        async fn $name() {
+            tokio::task::unconstrained(async $body).await
+        }
+    };
+}
+
 struct Nop;
 impl Notifier for Nop {
     fn notify(&self) -> bool {
@@ -258,10 +269,10 @@ fn conversation(role: Role) -> Vec<u8> {
     input
 }
 
-#[tokio::test]
-async fn input_split_at_every_byte_boundary_gives_the_same_events_and_replies() {
-    // Unbudgeted: the test polls the duplex by hand, far past tokio's per-task budget.
-    tokio::task::unconstrained(async {
+unbudgeted!(
+    tokio::test,
+    input_split_at_every_byte_boundary_gives_the_same_events_and_replies,
+    {
         for role in [Role::Client, Role::Server] {
             let input = conversation(role);
             for split in 0..=input.len() {
@@ -297,14 +308,13 @@ async fn input_split_at_every_byte_boundary_gives_the_same_events_and_replies() 
                 }
             }
         }
-    })
-    .await
-}
+    }
+);
 
-#[tokio::test]
-async fn sends_are_written_in_order_through_a_one_byte_pipe_and_dropped_once_closing() {
-    // Unbudgeted: the test polls the duplex by hand, far past tokio's per-task budget.
-    tokio::task::unconstrained(async {
+unbudgeted!(
+    tokio::test,
+    sends_are_written_in_order_through_a_one_byte_pipe_and_dropped_once_closing,
+    {
         let mut p = pair(Role::Server, 1, None).await;
         let direct = DirectWriter::new(Role::Server);
         for i in 0..20u8 {
@@ -333,14 +343,13 @@ async fn sends_are_written_in_order_through_a_one_byte_pipe_and_dropped_once_clo
         p.send(&frame(Role::Server, 0x88, &close_payload(4000, "done")));
         p.hang_up();
         assert_eq!(p.events(), vec![close_event(4000, "done")]);
-    })
-    .await
-}
+    }
+);
 
-#[tokio::test]
-async fn pongs_written_while_the_socket_is_full_never_interleave_with_data_frames() {
-    // Unbudgeted: the test polls the duplex by hand, far past tokio's per-task budget.
-    tokio::task::unconstrained(async {
+unbudgeted!(
+    tokio::test,
+    pongs_written_while_the_socket_is_full_never_interleave_with_data_frames,
+    {
         let mut p = pair(Role::Server, 100, None).await;
         let direct = DirectWriter::new(Role::Server);
         p.reading = false;
@@ -365,14 +374,13 @@ async fn pongs_written_while_the_socket_is_full_never_interleave_with_data_frame
                 .all(|f| f.0 == 0x2 || (f.0 == 0xa && f.2.len() == 125)),
             "nothing but whole Pongs between them"
         );
-    })
-    .await
-}
+    }
+);
 
-#[tokio::test]
-async fn the_peer_closing_in_the_middle_of_a_message_delivers_no_part_of_it() {
-    // Unbudgeted: the test polls the duplex by hand, far past tokio's per-task budget.
-    tokio::task::unconstrained(async {
+unbudgeted!(
+    tokio::test,
+    the_peer_closing_in_the_middle_of_a_message_delivers_no_part_of_it,
+    {
         let mut p = pair(Role::Client, 4096, None).await;
         p.send(&frame(Role::Client, 0x01, b"half of"));
         p.send(&frame(Role::Client, 0x88, &close_payload(1001, "gone")));
@@ -383,14 +391,13 @@ async fn the_peer_closing_in_the_middle_of_a_message_delivers_no_part_of_it() {
             vec![peer_closing(), close_event(1001, "gone")],
             "the unfinished message is not delivered"
         );
-    })
-    .await
-}
+    }
+);
 
-#[tokio::test]
-async fn closing_ourselves_in_the_middle_of_a_message_still_delivers_what_completes() {
-    // Unbudgeted: the test polls the duplex by hand, far past tokio's per-task budget.
-    tokio::task::unconstrained(async {
+unbudgeted!(
+    tokio::test,
+    closing_ourselves_in_the_middle_of_a_message_still_delivers_what_completes,
+    {
         let mut p = pair(Role::Client, 4096, None).await;
         p.send(&frame(Role::Client, 0x01, b"first "));
         p.command(Command::Close {
@@ -409,14 +416,13 @@ async fn closing_ourselves_in_the_middle_of_a_message_still_delivers_what_comple
             p.events(),
             vec![text("first half"), close_event(1000, "CLOSE_NORMAL")]
         );
-    })
-    .await
-}
+    }
+);
 
-#[tokio::test]
-async fn a_breach_lets_js_answer_once_then_the_close_frame_goes_out() {
-    // Unbudgeted: the test polls the duplex by hand, far past tokio's per-task budget.
-    tokio::task::unconstrained(async {
+unbudgeted!(
+    tokio::test,
+    a_breach_lets_js_answer_once_then_the_close_frame_goes_out,
+    {
         let mut p = pair(Role::Client, 4096, None).await;
         p.send(&frame(Role::Client, 0x81, b"last good"));
         p.send(&frame(Role::Client, 0x81, &[0xff, 0xfe]));
@@ -434,14 +440,13 @@ async fn a_breach_lets_js_answer_once_then_the_close_frame_goes_out() {
         let events = p.events();
         assert_eq!(events[0].0, kind::ERROR);
         assert_eq!(events[1], close_event(1006, "The link is down"));
-    })
-    .await
-}
+    }
+);
 
-#[tokio::test]
-async fn one_fragment_too_many_fails_the_connection_with_1009() {
-    // Unbudgeted: the test polls the duplex by hand, far past tokio's per-task budget.
-    tokio::task::unconstrained(async {
+unbudgeted!(
+    tokio::test,
+    one_fragment_too_many_fails_the_connection_with_1009,
+    {
         let mut p = pair(Role::Server, 1 << 16, None).await;
         let mut input = frame(Role::Server, 0x01, b"x");
         let cont = frame(Role::Server, 0x00, b"");
@@ -463,14 +468,13 @@ async fn one_fragment_too_many_fails_the_connection_with_1009() {
         assert!(p.ended());
         let events = p.events();
         assert_eq!(events.last(), Some(&close_event(1009, "The link is down")));
-    })
-    .await
-}
+    }
+);
 
-#[tokio::test(start_paused = true)]
-async fn heartbeat_timers_fire_between_drives_and_a_pong_in_the_socket_counts() {
-    // Unbudgeted: the test polls the duplex by hand, far past tokio's per-task budget.
-    tokio::task::unconstrained(async {
+unbudgeted!(
+    tokio::test(start_paused = true),
+    heartbeat_timers_fire_between_drives_and_a_pong_in_the_socket_counts,
+    {
         let beat = Heartbeat {
             ping_interval_secs: 2,
             pong_timeout_secs: 3,
@@ -509,14 +513,13 @@ async fn heartbeat_timers_fire_between_drives_and_a_pong_in_the_socket_counts() 
         assert_eq!(events[0].0, kind::ERROR);
         assert!(events[0].1.contains("pong"), "{events:?}");
         assert_eq!(events[1], close_event(1006, "The link is down"));
-    })
-    .await
-}
+    }
+);
 
-#[tokio::test(start_paused = true)]
-async fn deadlines_end_a_close_the_peer_never_answers_and_a_breach_js_never_acks() {
-    // Unbudgeted: the test polls the duplex by hand, far past tokio's per-task budget.
-    tokio::task::unconstrained(async {
+unbudgeted!(
+    tokio::test(start_paused = true),
+    deadlines_end_a_close_the_peer_never_answers_and_a_breach_js_never_acks,
+    {
         let mut p = pair(Role::Client, 4096, None).await;
         p.command(Command::Close {
             code: Some(1000.0),
@@ -537,14 +540,13 @@ async fn deadlines_end_a_close_the_peer_never_answers_and_a_breach_js_never_acks
         p.settle();
         assert!(p.ended(), "the grace is bounded");
         assert!(p.frames().is_empty(), "no close frame without JS's answer");
-    })
-    .await
-}
+    }
+);
 
-#[tokio::test]
-async fn a_reset_in_the_middle_of_a_frame_is_an_abnormal_end() {
-    // Unbudgeted: the test polls the duplex by hand, far past tokio's per-task budget.
-    tokio::task::unconstrained(async {
+unbudgeted!(
+    tokio::test,
+    a_reset_in_the_middle_of_a_frame_is_an_abnormal_end,
+    {
         let mut p = pair(Role::Client, 4096, None).await;
         p.send(&frame(Role::Client, 0x81, b"whole"));
         let cut = frame(Role::Client, 0x81, b"never finished");
@@ -556,9 +558,8 @@ async fn a_reset_in_the_middle_of_a_frame_is_an_abnormal_end() {
         assert_eq!(events[0], text("whole"));
         assert_eq!(events[1].0, kind::ERROR);
         assert_eq!(events[2], close_event(1006, "The link is down"));
-    })
-    .await
-}
+    }
+);
 
 /// The in-memory stream is a real `Transport`: nothing to write through, nothing to re-arm.
 #[test]
