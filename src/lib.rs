@@ -7,6 +7,10 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+// Every unsafe operation sits in its own `unsafe` block, even inside an `unsafe fn`,
+// with a `// SAFETY:` comment saying why it holds.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod bindings;
 pub mod constants;

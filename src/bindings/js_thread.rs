@@ -19,10 +19,17 @@ thread_local! {
     static ASYNC_CONTEXT: Cell<sys::napi_async_context> = const { Cell::new(ptr::null_mut()) };
 }
 
-/// JS's batch callback of one connection or server, held (weakly) for direct calls.
+/// JS's batch callback of one connection or server, for direct calls. Its reference is
+/// strong while a connection polled on this thread may still deliver to it (see
+/// [`Deliver::hold`]), weak otherwise: a strong one for the connection's whole life
+/// would make a cycle through the JS object that owns the connection, and a weak one
+/// alone lives only as long as the queue's threadsafe function, which is released
+/// right after the terminal events are queued, before they are delivered.
 pub struct JsCallback {
     env: sys::napi_env,
     func: sys::napi_ref,
+    /// Holds in force; the reference is strong while this is not 0.
+    holds: Cell<u32>,
 }
 
 impl Deliver for JsCallback {
@@ -57,6 +64,27 @@ impl Deliver for JsCallback {
             sys::napi_close_handle_scope(env, scope);
         }
     }
+
+    fn hold(&self) {
+        let n = self.holds.get();
+        self.holds.set(n + 1);
+        if n == 0 {
+            let mut count = 0;
+            // SAFETY: on the JS thread of `env` (Rc-held, not Send), the reference live
+            // until Drop.
+            unsafe { sys::napi_reference_ref(self.env, self.func, &mut count) };
+        }
+    }
+
+    fn unhold(&self) {
+        let n = self.holds.get().saturating_sub(1);
+        self.holds.set(n);
+        if n == 0 {
+            let mut count = 0;
+            // SAFETY: as in `hold`; the count was raised there.
+            unsafe { sys::napi_reference_unref(self.env, self.func, &mut count) };
+        }
+    }
 }
 
 impl Drop for JsCallback {
@@ -67,17 +95,30 @@ impl Drop for JsCallback {
 }
 
 /// The environment of this thread is ending: close the executor's handles, then let
-/// Node go on.
+/// Node go on (it waits for the hook's removal).
 unsafe extern "C" fn cleanup(handle: sys::napi_async_cleanup_hook_handle, env: *mut c_void) {
-    let env = env as sys::napi_env;
-    let context = ASYNC_CONTEXT.with(|c| c.replace(ptr::null_mut()));
-    if !context.is_null() {
-        sys::napi_async_destroy(env, context);
+    let hook = Rc::new(Cell::new(Some(handle)));
+    let remove = move || {
+        if let Some(handle) = hook.take() {
+            // SAFETY: the handle napi gave this hook, removed once (taken).
+            unsafe { sys::napi_remove_async_cleanup_hook(handle) };
+        }
+    };
+    let torn_down = js_thread::no_unwind("the environment's cleanup hook", || {
+        let env = env as sys::napi_env;
+        let context = ASYNC_CONTEXT.with(|c| c.replace(ptr::null_mut()));
+        if !context.is_null() {
+            // SAFETY: the context `ensure_thread` made in this environment, destroyed once
+            // (taken out of the thread's slot); the environment is still alive here.
+            unsafe { sys::napi_async_destroy(env, context) };
+        }
+        js_thread::teardown(Box::new(remove.clone()));
+    });
+    if torn_down.is_none() {
+        // A bug: handles may be left open, but a hook never removed hangs the
+        // environment's end for good (a worker's `terminate()` never resolves).
+        remove();
     }
-    js_thread::teardown(Box::new(move || {
-        // SAFETY: the handle napi gave this hook, removed once.
-        unsafe { sys::napi_remove_async_cleanup_hook(handle) };
-    }));
 }
 
 /// Sets this thread up for reading on it, the first time; `false` when it cannot be
@@ -95,7 +136,17 @@ fn ensure_thread(env: sys::napi_env) -> bool {
         Setup::Ready => return true,
         Setup::Unavailable => return false,
     }
-    // SAFETY: on the JS thread of `env`; the names are valid for the calls.
+    // SAFETY: on the JS thread of `env`; `cleanup` takes `env` back as its argument.
+    let status = unsafe {
+        sys::napi_add_async_cleanup_hook(env, Some(cleanup), env.cast(), ptr::null_mut())
+    };
+    if status != sys::Status::napi_ok {
+        // Nothing would close the handles at the environment's end: close them now, and
+        // read on the I/O thread.
+        js_thread::teardown(Box::new(|| {}));
+        return false;
+    }
+    // SAFETY: on the JS thread of `env`; the name is valid for the length given.
     unsafe {
         let mut resource = ptr::null_mut();
         let mut name = ptr::null_mut();
@@ -107,7 +158,6 @@ fn ensure_thread(env: sys::napi_env) -> bool {
         {
             ASYNC_CONTEXT.with(|c| c.set(context));
         }
-        sys::napi_add_async_cleanup_hook(env, Some(cleanup), env.cast(), ptr::null_mut());
     }
     true
 }
@@ -121,9 +171,7 @@ pub fn callback(on_batch: &Function<'_, (), ()>, home: Home) -> Option<Rc<JsCall
         return None;
     }
     let mut func = ptr::null_mut();
-    // Weak: the threadsafe function of the same queue holds `on_batch` for as long as
-    // anything can be delivered (a strong one here would make a cycle through the JS
-    // object that owns this connection).
+    // Weak until a connection is adopted (see JsCallback).
     // SAFETY: `value` is a live function of this environment; the reference is deleted
     // by JsCallback's Drop, on this thread.
     let status = unsafe { sys::napi_create_reference(value.env, value.value, 0, &mut func) };
@@ -131,6 +179,7 @@ pub fn callback(on_batch: &Function<'_, (), ()>, home: Home) -> Option<Rc<JsCall
         Rc::new(JsCallback {
             env: value.env,
             func,
+            holds: Cell::new(0),
         })
     })
 }

@@ -38,29 +38,92 @@
 //! batch callback itself, once per queue, right after that iteration's I/O callbacks
 //! (a `uv_check_t`). Drives that run inside a JS call (`flush`) keep the normal
 //! announcement, so JS is never re-entered.
+//!
+//! When libuv refuses a call a connection needs to go on (`uv_poll_start` for its
+//! socket, `uv_check_start` for its batches), the connection ends with `error` then
+//! `close` (1006) rather than wait for events that will never come. Every callback
+//! libuv or the environment's cleanup calls runs under [`no_unwind`].
 
-pub mod uv;
+mod handles;
+mod uv;
+mod wake;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use crate::constants::{POLL_ENV, POLL_ENV_IO, POLL_ENV_JS, REDRIVE_ROUNDS_MAX};
 use crate::runtime::core::driver::Exit;
 use crate::runtime::core::events::deferring_notifications;
 use crate::runtime::core::open::OpenPhase;
 use crate::runtime::core::socket::{Blocked, MAYBE_READABLE, READ_BLOCKED, WRITE_BLOCKED};
-use crate::runtime::js_thread::uv::{AsyncHandle, CheckHandle, Handle, PollHandle};
+use crate::runtime::js_thread::handles::{AsyncHandle, CheckHandle, PollHandle};
+use crate::runtime::js_thread::uv::{Handle, UvError};
+use crate::runtime::js_thread::wake::{Ids, TaskWake, Woken};
 
 /// Hands a connection's events to JS now: calls its batch callback (binding layer).
 pub trait Deliver {
     /// Runs JS's batch callback on this thread (its microtasks run after it).
     fn deliver(&self);
+    /// Keeps the callback callable until the matching [`Deliver::unhold`]: a connection
+    /// polled here may still owe it a batch. Holds nest.
+    fn hold(&self);
+    /// Ends one [`Deliver::hold`].
+    fn unhold(&self);
+}
+
+/// A batch callback held callable for as long as this value lives (a clone holds it
+/// once more): from a connection's adoption until its final batch is delivered, or
+/// the environment ends. The threadsafe function of the same queue, which holds the
+/// callback too, is released right after the terminal events are queued, before the
+/// executor delivers them.
+struct Held(Rc<dyn Deliver>);
+
+impl Held {
+    fn new(deliver: Rc<dyn Deliver>) -> Held {
+        deliver.hold();
+        Held(deliver)
+    }
+
+    fn deliver(&self) {
+        self.0.deliver();
+    }
+
+    /// Whether both hold the callback of one queue.
+    fn same(&self, other: &Held) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Clone for Held {
+    fn clone(&self) -> Held {
+        Held::new(self.0.clone())
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.unhold();
+    }
+}
+
+/// Runs `f`, the body of a callback that libuv or the environment's cleanup calls: a
+/// panic (a bug) must not unwind into C, which aborts the process, so it is caught
+/// here (the panic hook has printed it) and the callback returns `None`, having done
+/// less. Drops made inside `f` are covered too.
+pub fn no_unwind<R>(what: &str, f: impl FnOnce() -> R) -> Option<R> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => Some(r),
+        Err(_) => {
+            log::debug!("a panic in {what} was caught before it reached libuv");
+            None
+        }
+    }
 }
 
 /// Where a role's open connections are read by default, when `OHOS_WS_POLL` does not
@@ -87,114 +150,40 @@ pub fn enabled(default: Home) -> bool {
     }
 }
 
-const IDLE: u8 = 0;
-const QUEUED: u8 = 1;
-const RUNNING: u8 = 2;
-const REDO: u8 = 3;
-
-/// What other threads reach of a thread's executor: the ids they woke, and the async
-/// handle that makes the loop look at them. `None` once the environment is gone.
-#[derive(Default)]
-struct LoopWake {
-    inner: Mutex<Option<Woken>>,
-}
-
-struct Woken {
-    ids: Vec<u32>,
-    handle: AsyncHandle,
-}
-
-impl LoopWake {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Woken>> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn push(&self, id: u32) {
-        if let Some(w) = self.lock().as_mut() {
-            w.ids.push(id);
-            w.handle.send();
-        }
-    }
-
-    fn take(&self) -> Vec<u32> {
-        self.lock()
-            .as_mut()
-            .map(|w| std::mem::take(&mut w.ids))
-            .unwrap_or_default()
-    }
-}
-
-/// A connection's waker: any thread may wake it; the JS thread runs it.
-struct TaskWake {
-    id: u32,
-    state: AtomicU8,
-    lp: Arc<LoopWake>,
-}
-
-impl Wake for TaskWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let mut s = self.state.load(Ordering::Acquire);
-        loop {
-            let next = match s {
-                IDLE => QUEUED,
-                RUNNING => REDO,
-                _ => return,
-            };
-            match self
-                .state
-                .compare_exchange(s, next, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => {
-                    if next == QUEUED {
-                        self.lp.push(self.id);
-                    }
-                    return;
-                }
-                Err(actual) => s = actual,
-            }
-        }
-    }
-}
-
 /// One open connection polled by this thread.
 struct Task {
     wake: Arc<TaskWake>,
     waker: Waker,
     blocked: Blocked,
+    /// Declared before `phase`: the poll handle goes before the socket closes.
     poll: RefCell<Option<PollHandle>>,
     phase: RefCell<Option<OpenPhase>>,
-    deliver: Rc<dyn Deliver>,
+    deliver: Held,
 }
 
 impl Task {
-    /// Its id on this thread (the poll handle's data word, the async wake-up's entry).
     fn id(&self) -> u32 {
-        self.wake.id
+        self.wake.id()
     }
 
     /// Stops watching the socket; before the socket closes.
     fn close_poll(&self) {
-        if let Some(poll) = self.poll.borrow_mut().take() {
-            closing();
-            poll.close();
-        }
+        drop(self.poll.borrow_mut().take());
     }
 }
 
 /// The executor of one JS thread.
 struct LocalLoop {
     uv_loop: uv::Loop,
-    wake: Arc<LoopWake>,
     tasks: RefCell<HashMap<u32, Rc<Task>>>,
-    next_id: Cell<u32>,
+    ids: Ids,
     /// Callbacks owed a call once this loop iteration's I/O callbacks are done, one per
     /// queue (a server's connections share theirs), and the check handle that calls them.
-    owed: RefCell<Vec<Rc<dyn Deliver>>>,
+    owed: RefCell<Vec<Held>>,
     check: RefCell<Option<CheckHandle>>,
+    /// How other threads wake connections of this loop (the inbox holds their ids).
+    woken: Arc<Woken>,
+    wake_handle: RefCell<Option<AsyncHandle<Vec<u32>>>>,
 }
 
 impl LocalLoop {
@@ -203,51 +192,70 @@ impl LocalLoop {
         self.tasks.borrow().get(&id).cloned()
     }
 
-    /// JS is owed `deliver`'s batch: call it after this iteration's I/O callbacks.
+    /// JS is owed `held`'s batch: call it after this iteration's I/O callbacks. An
+    /// error when libuv refuses to call us then.
     ///
     /// Calling it right after each drive cost a JS call (and a microtask checkpoint) per
     /// connection per wake-up: (s2) fan-out to 100 connections fell from 305k to 131k
     /// deliveries/s against the I/O-thread home, whose one threadsafe call carries every
     /// connection's events. One call per queue per iteration restores that batching.
-    fn owe(&self, deliver: &Rc<dyn Deliver>) {
-        let mut owed = self.owed.borrow_mut();
-        if !owed.iter().any(|d| Rc::ptr_eq(d, deliver)) {
-            owed.push(deliver.clone());
-        }
+    fn owe(&self, held: &Held) -> Result<(), UvError> {
         if let Some(check) = self.check.borrow_mut().as_mut() {
-            check.run(true, on_check);
+            check.run(true, on_check)?;
+        }
+        let mut owed = self.owed.borrow_mut();
+        if !owed.iter().any(|h| h.same(held)) {
+            owed.push(held.clone());
+        }
+        Ok(())
+    }
+
+    /// [`LocalLoop::owe`], or the call now when libuv will not make it later: a
+    /// connection's terminal events must reach JS either way.
+    fn owe_or_deliver_now(&self, held: &Held) {
+        if let Err(e) = self.owe(held) {
+            log::debug!("{e}: a final batch is delivered at once");
+            held.deliver();
+        }
+    }
+
+    /// The environment is going away: every connection polled here is dropped without
+    /// events (there is no JS left to tell) and every handle closed.
+    fn close(&self) {
+        let tasks: Vec<Rc<Task>> = self.tasks.borrow_mut().drain().map(|(_, t)| t).collect();
+        for task in tasks {
+            task.close_poll();
+            if let Ok(mut phase) = task.phase.try_borrow_mut() {
+                drop(phase.take());
+            }
+        }
+        self.owed.borrow_mut().clear();
+        drop(self.check.borrow_mut().take());
+        drop(self.wake_handle.borrow_mut().take());
+    }
+}
+
+/// This thread's executor, if it has one.
+struct Slot(RefCell<Option<Rc<LocalLoop>>>);
+
+impl Drop for Slot {
+    /// The thread ends with its executor still set up: its environment was never torn
+    /// down (a main thread's `process.exit()`), so its loop and environment may be gone
+    /// already. Closing handles or releasing references there would touch freed
+    /// memory; the process is ending, so they are left as they are.
+    fn drop(&mut self) {
+        if let Some(lp) = self.0.get_mut().take() {
+            std::mem::forget(lp);
         }
     }
 }
 
 thread_local! {
-    static THREAD: RefCell<Option<Rc<LocalLoop>>> = const { RefCell::new(None) };
-    /// Handles closed but not yet freed by libuv, and what to call once none is left
-    /// after a teardown.
-    static CLOSING: Cell<usize> = const { Cell::new(0) };
-    static TORN_DOWN: RefCell<Option<Box<dyn FnOnce()>>> = const { RefCell::new(None) };
+    static THREAD: Slot = const { Slot(RefCell::new(None)) };
 }
 
 fn this_loop() -> Option<Rc<LocalLoop>> {
-    THREAD.with(|t| t.borrow().clone())
-}
-
-/// libuv freed one of our handles.
-fn handle_closed() {
-    let left = CLOSING.with(|c| {
-        let n = c.get().saturating_sub(1);
-        c.set(n);
-        n
-    });
-    if left == 0 {
-        if let Some(done) = TORN_DOWN.with(|t| t.borrow_mut().take()) {
-            done();
-        }
-    }
-}
-
-fn closing() {
-    CLOSING.with(|c| c.set(c.get() + 1));
+    THREAD.with(|t| t.0.borrow().clone())
 }
 
 /// What [`ensure_thread`] found.
@@ -271,29 +279,28 @@ pub unsafe fn ensure_thread(uv_loop: uv::Loop) -> Setup {
     if this_loop().is_some() {
         return Setup::Ready;
     }
-    // SAFETY: the caller's promise (both).
-    let Some(check) = (unsafe { CheckHandle::new(uv_loop) }) else {
-        return Setup::Unavailable;
+    // SAFETY: the caller's promise.
+    let check = unsafe { CheckHandle::new(uv_loop) };
+    // SAFETY: as above.
+    let wake_handle = unsafe { AsyncHandle::new(uv_loop, on_async) };
+    // One made before the other was refused closes itself on the way out.
+    let (check, wake_handle) = match (check, wake_handle) {
+        (Ok(check), Ok(wake_handle)) => (check, wake_handle),
+        (Err(e), _) | (_, Err(e)) => {
+            log::debug!("open connections stay on the I/O thread: {e}");
+            return Setup::Unavailable;
+        }
     };
-    let Some(handle) = (unsafe { AsyncHandle::new(uv_loop, on_async) }) else {
-        closing();
-        check.close();
-        return Setup::Unavailable;
-    };
-    let wake = Arc::new(LoopWake::default());
-    *wake.lock() = Some(Woken {
-        ids: Vec::new(),
-        handle,
-    });
     let lp = Rc::new(LocalLoop {
         uv_loop,
-        wake,
         tasks: RefCell::new(HashMap::new()),
-        next_id: Cell::new(1),
+        ids: Ids::default(),
         owed: RefCell::new(Vec::new()),
         check: RefCell::new(Some(check)),
+        woken: wake_handle.shared().clone(),
+        wake_handle: RefCell::new(Some(wake_handle)),
     });
-    THREAD.with(|t| *t.borrow_mut() = Some(lp));
+    THREAD.with(|t| *t.0.borrow_mut() = Some(lp));
     Setup::Created
 }
 
@@ -306,32 +313,33 @@ pub fn adopt(mut phase: OpenPhase, deliver: Rc<dyn Deliver>) -> Option<u32> {
         phase.finish(Exit::Ended);
         return None;
     };
-    let id = lp.next_id.get();
-    lp.next_id.set(id.wrapping_add(1).max(1));
+    let id = lp.ids.next(|id| lp.tasks.borrow().contains_key(&id));
     let blocked = Blocked::default();
     let poll = match phase.driver().socket_mut().leave_reactor(blocked.clone()) {
-        // SAFETY: this thread's loop, and a socket nobody else polls here.
-        Ok(sock) => unsafe { PollHandle::new(lp.uv_loop, sock, id as usize) },
-        Err(_) => None,
+        Ok(sock) => {
+            // SAFETY: this thread's loop, and a socket nobody else polls here.
+            let poll = unsafe { PollHandle::new(lp.uv_loop, sock, id as usize) };
+            poll.map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
     };
     log::debug!("{}: open; read on the JS thread", phase.driver().label);
-    let Some(poll) = poll else {
-        phase.driver().failure = Some("the socket could not be polled".into());
-        phase.finish(Exit::Ended);
-        return None;
+    let poll = match poll {
+        Ok(poll) => poll,
+        Err(why) => {
+            phase.driver().failure = Some(format!("the socket could not be polled: {why}"));
+            phase.finish(Exit::Ended);
+            return None;
+        }
     };
-    let wake = Arc::new(TaskWake {
-        id,
-        state: AtomicU8::new(IDLE),
-        lp: lp.wake.clone(),
-    });
+    let wake = Arc::new(TaskWake::new(id, lp.woken.clone()));
     let task = Rc::new(Task {
         waker: Waker::from(wake.clone()),
         wake,
         blocked,
         poll: RefCell::new(Some(poll)),
         phase: RefCell::new(Some(phase)),
-        deliver,
+        deliver: Held::new(deliver),
     });
     lp.tasks.borrow_mut().insert(id, task.clone());
     // First drive on a later turn, after JS has dispatched the batch that opened it.
@@ -351,13 +359,11 @@ pub fn drive_now(id: u32) -> bool {
 }
 
 unsafe extern "C" fn on_poll(handle: Handle, status: c_int, events: c_int) {
-    // SAFETY: libuv passes back one of our live poll handles.
-    let id = unsafe { uv::data(handle) } as u32;
-    // An error status is for a read to find out.
-    let readable = status < 0 || events & uv::READABLE != 0;
-    // A panic must not unwind into libuv; the drive itself already catches the
-    // driver's, so this is a last resort.
-    let _ = catch_unwind(AssertUnwindSafe(|| {
+    no_unwind("the poll callback", || {
+        // SAFETY: libuv passes back one of our live poll handles.
+        let id = unsafe { handles::data(handle) } as u32;
+        // An error status is for a read to find out.
+        let readable = status < 0 || events & uv::READABLE != 0;
         let Some(lp) = this_loop() else { return };
         if let Some(task) = lp.task(id) {
             if readable {
@@ -365,69 +371,37 @@ unsafe extern "C" fn on_poll(handle: Handle, status: c_int, events: c_int) {
             }
             drive(&lp, &task, true);
         }
-    }));
+    });
 }
 
 unsafe extern "C" fn on_check(_handle: Handle) {
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        if let Some(lp) = this_loop() {
-            let owed = std::mem::take(&mut *lp.owed.borrow_mut());
-            for deliver in owed {
-                deliver.deliver();
-            }
-            if lp.owed.borrow().is_empty() {
-                if let Some(check) = lp.check.borrow_mut().as_mut() {
-                    check.run(false, on_check);
-                }
+    no_unwind("the check callback", || {
+        let Some(lp) = this_loop() else { return };
+        let owed = std::mem::take(&mut *lp.owed.borrow_mut());
+        for held in &owed {
+            held.deliver();
+        }
+        // Their batches are delivered: the callbacks of connections that ended here
+        // need not stay callable any more.
+        drop(owed);
+        if lp.owed.borrow().is_empty() {
+            if let Some(check) = lp.check.borrow_mut().as_mut() {
+                // A refused stop leaves it running idle; the next call tries again.
+                let _ = check.run(false, on_check);
             }
         }
-    }));
+    });
 }
 
 unsafe extern "C" fn on_async(_handle: Handle) {
-    let _ = catch_unwind(AssertUnwindSafe(|| {
+    no_unwind("the async callback", || {
         let Some(lp) = this_loop() else { return };
-        for id in lp.wake.take() {
+        for id in lp.woken.take() {
             if let Some(task) = lp.task(id) {
                 drive(&lp, &task, true);
             }
         }
-    }));
-}
-
-impl TaskWake {
-    /// Claims the task for a drive; `false` when a drive of it is under way already (it
-    /// is asked to go round once more instead).
-    fn claim(&self) -> bool {
-        let mut s = self.state.load(Ordering::Acquire);
-        loop {
-            let (next, ok) = match s {
-                IDLE | QUEUED => (RUNNING, true),
-                _ => (REDO, false),
-            };
-            match self
-                .state
-                .compare_exchange(s, next, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => return ok,
-                Err(actual) => s = actual,
-            }
-        }
-    }
-
-    /// Ends a round of a drive: `true` when it may stop (now idle), `false` when it was
-    /// woken meanwhile and must poll again (still running).
-    fn release(&self) -> bool {
-        if self
-            .state
-            .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            return true;
-        }
-        self.state.store(RUNNING, Ordering::Release);
-        false
-    }
+    });
 }
 
 /// Runs `f` on this thread as the driver needs it: inside the tokio runtime (timers the
@@ -462,7 +436,7 @@ fn drive(lp: &LocalLoop, task: &Rc<Task>, deliver: bool) {
             .fetch_and(!(READ_BLOCKED | WRITE_BLOCKED), Ordering::Relaxed);
         let (stopped, owed) = {
             let Ok(mut slot) = task.phase.try_borrow_mut() else {
-                task.wake.state.store(IDLE, Ordering::Release);
+                task.wake.abandon();
                 return;
             };
             let Some(phase) = slot.as_mut() else { return };
@@ -476,24 +450,35 @@ fn drive(lp: &LocalLoop, task: &Rc<Task>, deliver: bool) {
             })
         };
         if let Some(stopped) = stopped {
-            end(lp, task, stopped, deliver);
+            if end(lp, task, stopped, deliver) {
+                lp.owe_or_deliver_now(&task.deliver);
+            }
             return;
         }
-        watch(task);
+        if let Err(e) = watch(task) {
+            if refused(lp, task, e, deliver) {
+                lp.owe_or_deliver_now(&task.deliver);
+            }
+            return;
+        }
         if owed {
-            lp.owe(&task.deliver);
+            if let Err(e) = lp.owe(&task.deliver) {
+                // This round's batch waits on the check too: deliver it with the
+                // terminal events, now (`deliver`: this is a libuv callback).
+                refused(lp, task, e, deliver);
+                task.deliver.deliver();
+                return;
+            }
         }
         if task.wake.release() {
             return;
         }
     }
-    // Still woken after its rounds: let the other connections and JS go first.
-    task.wake.state.store(QUEUED, Ordering::Release);
-    lp.wake.push(task.id());
+    task.wake.requeue();
 }
 
 /// Asks libuv for the readiness the last poll waited on.
-fn watch(task: &Task) {
+fn watch(task: &Task) -> Result<(), UvError> {
     let blocked = task.blocked.load(Ordering::Relaxed);
     let mut events = 0;
     if blocked & READ_BLOCKED != 0 {
@@ -502,91 +487,48 @@ fn watch(task: &Task) {
     if blocked & WRITE_BLOCKED != 0 {
         events |= uv::WRITABLE;
     }
-    if let Some(poll) = task.poll.borrow_mut().as_mut() {
-        poll.watch(events, on_poll);
+    match task.poll.borrow_mut().as_mut() {
+        Some(poll) => poll.watch(events, on_poll),
+        None => Ok(()),
     }
 }
 
-/// The connection's driver stopped: terminal events, then it leaves this thread. The
-/// poll handle goes before the socket closes.
-fn end(lp: &LocalLoop, task: &Rc<Task>, stopped: Stopped, deliver: bool) {
+/// libuv refused a call the connection needs to go on: it ends with `error` then
+/// `close` (1006), as a broken connection does. `true` when JS is owed a batch call.
+fn refused(lp: &LocalLoop, task: &Rc<Task>, err: UvError, deliver: bool) -> bool {
+    if let Ok(mut slot) = task.phase.try_borrow_mut() {
+        if let Some(phase) = slot.as_mut() {
+            phase.driver().failure = Some(format!("the JS thread's event loop failed: {err}"));
+        }
+    }
+    end(lp, task, Stopped::Exit(Exit::Ended), deliver)
+}
+
+/// The connection's driver stopped: it leaves this thread (the poll handle goes before
+/// the socket closes), then its terminal events are queued. `true` when JS is owed a
+/// batch call for them.
+fn end(lp: &LocalLoop, task: &Rc<Task>, stopped: Stopped, deliver: bool) -> bool {
     lp.tasks.borrow_mut().remove(&task.id());
     task.close_poll();
     let Some(phase) = task.phase.borrow_mut().take() else {
-        return;
+        return false;
     };
     let ((), owed) = in_driver_context(deliver, || match stopped {
         Stopped::Exit(exit) => phase.finish(exit),
         Stopped::Panicked => phase.fail(),
     });
-    if owed {
-        lp.owe(&task.deliver);
-    }
+    owed
 }
 
 /// The JS environment of this thread is going away: every connection polled here is
 /// dropped without events (there is no JS left to tell) and every handle closed;
 /// `done` runs once libuv has freed them all.
 pub fn teardown(done: Box<dyn FnOnce()>) {
-    let Some(lp) = THREAD.with(|t| t.borrow_mut().take()) else {
-        done();
-        return;
-    };
-    let tasks: Vec<Rc<Task>> = lp.tasks.borrow_mut().drain().map(|(_, t)| t).collect();
-    for task in tasks {
-        task.close_poll();
-        drop(task.phase.borrow_mut().take());
+    if let Some(lp) = THREAD.with(|t| t.0.borrow_mut().take()) {
+        lp.close();
     }
-    lp.owed.borrow_mut().clear();
-    if let Some(check) = lp.check.borrow_mut().take() {
-        closing();
-        check.close();
-    }
-    // No other thread can reach the async handle after this.
-    let woken = lp.wake.lock().take();
-    if let Some(w) = woken {
-        closing();
-        w.handle.close();
-    }
-    if CLOSING.with(|c| c.get()) == 0 {
-        done();
-    } else {
-        TORN_DOWN.with(|t| *t.borrow_mut() = Some(done));
-    }
+    handles::after_all_closed(done);
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_wake_during_a_drive_asks_for_another_round_and_is_never_lost() {
-        // No loop behind it: a queued wake-up is recorded in the state only.
-        let wake = Arc::new(TaskWake {
-            id: 7,
-            state: AtomicU8::new(IDLE),
-            lp: Arc::new(LoopWake::default()),
-        });
-        let waker = Waker::from(wake.clone());
-        waker.wake_by_ref();
-        assert_eq!(wake.state.load(Ordering::Acquire), QUEUED, "idle → queued");
-        waker.wake_by_ref();
-        assert_eq!(wake.state.load(Ordering::Acquire), QUEUED, "queued once");
-        assert!(wake.claim());
-        assert!(!wake.claim(), "a nested drive only asks for another round");
-        assert!(!wake.release(), "so the running drive goes round again");
-        assert!(wake.release(), "then stops");
-        assert!(wake.claim());
-        // A wake-up meanwhile (a timer, JS taking a batch) is a round more, not lost.
-        waker.wake_by_ref();
-        assert!(!wake.release());
-        assert!(wake.release());
-        assert_eq!(wake.state.load(Ordering::Acquire), IDLE);
-        waker.wake_by_ref();
-        assert_eq!(
-            wake.state.load(Ordering::Acquire),
-            QUEUED,
-            "idle again → queued"
-        );
-    }
-}
+mod tests;

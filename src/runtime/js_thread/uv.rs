@@ -1,4 +1,5 @@
-//! The few libuv calls the JS-thread executor makes, on the loop Node runs JS on.
+//! The libuv functions the JS-thread executor calls, on the loop Node runs JS on, and
+//! what a failed call reports. The handles built on them are in [`super::handles`].
 //!
 //! Node exports libuv's symbols from its own binary (node.exe on Windows); they are
 //! looked up at run time (`sys::process_symbol`: `dlsym`, or `GetProcAddress` on the
@@ -13,13 +14,14 @@
 //! Winsock socket is not); it is `sys::RawSocket` on both.
 
 use std::ffi::{c_int, c_void};
+use std::fmt;
 use std::sync::OnceLock;
 
 use crate::runtime::core::sys::{self, RawSocket};
 
 /// A `uv_loop_t *`.
 pub type Loop = *mut c_void;
-/// A `uv_handle_t *` (a poll or async handle).
+/// A `uv_handle_t *` (a poll, async or check handle).
 pub type Handle = *mut c_void;
 /// `uv_poll_cb`.
 pub type PollCb = unsafe extern "C" fn(Handle, c_int, c_int);
@@ -35,10 +37,12 @@ pub const READABLE: c_int = 1;
 /// `UV_WRITABLE` of `uv_poll_event`.
 pub const WRITABLE: c_int = 2;
 
-/// `UV_ASYNC`, `UV_CHECK` and `UV_POLL` of `uv_handle_type`.
-const UV_ASYNC: c_int = 1;
-const UV_CHECK: c_int = 2;
-const UV_POLL: c_int = 8;
+/// `UV_ASYNC` of `uv_handle_type`.
+pub const UV_ASYNC: c_int = 1;
+/// `UV_CHECK` of `uv_handle_type`.
+pub const UV_CHECK: c_int = 2;
+/// `UV_POLL` of `uv_handle_type`.
+pub const UV_POLL: c_int = 8;
 
 type HandleSizeFn = unsafe extern "C" fn(c_int) -> usize;
 type PollInitFn = unsafe extern "C" fn(Loop, Handle, RawSocket) -> c_int;
@@ -50,18 +54,19 @@ type UnrefFn = unsafe extern "C" fn(Handle);
 type CheckInitFn = unsafe extern "C" fn(Loop, Handle) -> c_int;
 type CheckStartFn = unsafe extern "C" fn(Handle, CheckCb) -> c_int;
 
-struct Api {
-    handle_size: HandleSizeFn,
-    poll_init: PollInitFn,
-    poll_start: PollStartFn,
-    poll_stop: HandleFn,
-    async_init: AsyncInitFn,
-    async_send: HandleFn,
-    close: CloseFn,
-    unref: UnrefFn,
-    check_init: CheckInitFn,
-    check_start: CheckStartFn,
-    check_stop: HandleFn,
+/// libuv's functions, as found in the host.
+pub struct Api {
+    pub handle_size: HandleSizeFn,
+    pub poll_init: PollInitFn,
+    pub poll_start: PollStartFn,
+    pub poll_stop: HandleFn,
+    pub async_init: AsyncInitFn,
+    pub async_send: HandleFn,
+    pub close: CloseFn,
+    pub unref: UnrefFn,
+    pub check_init: CheckInitFn,
+    pub check_start: CheckStartFn,
+    pub check_stop: HandleFn,
 }
 
 macro_rules! load {
@@ -72,7 +77,7 @@ macro_rules! load {
     };
 }
 
-fn api() -> Option<&'static Api> {
+fn host_api() -> Option<&'static Api> {
     static API: OnceLock<Option<Api>> = OnceLock::new();
     API.get_or_init(|| {
         Some(Api {
@@ -92,210 +97,180 @@ fn api() -> Option<&'static Api> {
     .as_ref()
 }
 
+/// libuv's functions; `None` in a process without libuv.
+#[cfg(not(test))]
+pub fn api() -> Option<&'static Api> {
+    host_api()
+}
+
+/// libuv's functions, or the stand-ins a unit test installed on its thread
+/// ([`fake`]): `cargo test` runs without Node, so without libuv.
+#[cfg(test)]
+pub fn api() -> Option<&'static Api> {
+    fake::installed().or_else(host_api)
+}
+
 /// Whether this process has libuv to poll with.
 pub fn available() -> bool {
     api().is_some()
 }
 
-/// Memory for a handle of `kind`, zeroed, 8-byte aligned; `None` without libuv.
-fn alloc(kind: c_int) -> Option<(&'static Api, Handle)> {
-    let api = api()?;
-    // SAFETY: uv_handle_size is a pure lookup.
-    let bytes = unsafe { (api.handle_size)(kind) };
-    let words = bytes.div_ceil(8).max(1);
-    let block: Box<[u64]> = vec![0u64; words].into_boxed_slice();
-    Some((api, Box::into_raw(block).cast::<c_void>()))
+/// A libuv call that failed: which one, and what it returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UvError {
+    /// The function's name.
+    pub call: &'static str,
+    /// Its (negative) status; [`INJECTED`] for a test fault, 0 without libuv.
+    pub code: c_int,
 }
 
-/// Frees a handle from [`alloc`], once libuv has closed it.
-///
-/// # Safety
-/// `handle` came from `alloc(kind)` and libuv no longer refers to it.
-unsafe fn free(handle: Handle, kind: c_int) {
-    let Some(api) = api() else { return };
-    let words = (api.handle_size)(kind).div_ceil(8).max(1);
-    let slice = std::ptr::slice_from_raw_parts_mut(handle.cast::<u64>(), words);
-    drop(Box::from_raw(slice));
-}
+/// The status of a call that [`fault`] made fail without calling libuv.
+pub const INJECTED: c_int = c_int::MIN;
 
-/// A handle of `kind` on `lp`, initialised by `init` and not keeping the loop alive
-/// (the connection's event queue does that, R10); freed again if `init` fails.
-///
-/// # Safety
-/// `lp` is the loop of the calling thread; `init` is the `uv_*_init` of `kind`.
-unsafe fn open(
-    lp: Loop,
-    kind: c_int,
-    init: impl FnOnce(&Api, Loop, Handle) -> c_int,
-) -> Option<Handle> {
-    let (api, handle) = alloc(kind)?;
-    if init(api, lp, handle) != 0 {
-        free(handle, kind);
-        return None;
-    }
-    (api.unref)(handle);
-    Some(handle)
-}
-
-/// Closes a live handle from [`open`]; libuv calls `freed` (which frees it) once.
-fn close(handle: Handle, freed: CloseCb) {
-    if let Some(api) = api() {
-        // SAFETY: the handle is live and closed only here (its owner is consumed).
-        unsafe { (api.close)(handle, freed) };
-    }
-}
-
-/// The `data` word of a handle.
-///
-/// # Safety
-/// `handle` is a live handle from this module.
-pub unsafe fn data(handle: Handle) -> usize {
-    *handle.cast::<usize>()
-}
-
-unsafe extern "C" fn free_poll(handle: Handle) {
-    free(handle, UV_POLL);
-    closed();
-}
-
-unsafe extern "C" fn free_async(handle: Handle) {
-    free(handle, UV_ASYNC);
-    closed();
-}
-
-unsafe extern "C" fn free_check(handle: Handle) {
-    free(handle, UV_CHECK);
-    closed();
-}
-
-/// Called after every handle this module closed is freed (see `runtime::js_thread`).
-fn closed() {
-    super::handle_closed();
-}
-
-/// A `uv_poll_t` watching one socket, not keeping the loop alive by itself.
-pub struct PollHandle {
-    handle: Handle,
-    /// Events it watches now (0 = stopped).
-    events: c_int,
-}
-
-impl PollHandle {
-    /// A stopped poll handle on `sock`, with `data` in its data word.
-    ///
-    /// # Safety
-    /// `lp` is the loop of the calling thread, and `sock` an open socket nobody else
-    /// polls on that loop.
-    pub unsafe fn new(lp: Loop, sock: RawSocket, data: usize) -> Option<PollHandle> {
-        let handle = open(lp, UV_POLL, |api, lp, h| (api.poll_init)(lp, h, sock))?;
-        *handle.cast::<usize>() = data;
-        Some(PollHandle { handle, events: 0 })
-    }
-
-    /// Watches `events` from now on (`0` stops watching); no call when unchanged.
-    pub fn watch(&mut self, events: c_int, cb: PollCb) {
-        if events == self.events {
-            return;
-        }
-        let Some(api) = api() else { return };
-        // SAFETY: the handle is initialised and not closed (`close` consumes self).
-        let rc = unsafe {
-            if events == 0 {
-                (api.poll_stop)(self.handle)
-            } else {
-                (api.poll_start)(self.handle, events, cb)
-            }
-        };
-        if rc == 0 {
-            self.events = events;
+impl UvError {
+    /// `Ok` for a zero `status`, else the failure of `call`.
+    pub fn check(call: &'static str, status: c_int) -> Result<(), UvError> {
+        if status == 0 {
+            Ok(())
+        } else {
+            Err(UvError { call, code: status })
         }
     }
+}
 
-    /// Stops and closes the handle; its memory is freed in libuv's close callback.
-    /// Call before the socket closes.
-    pub fn close(self) {
-        if let Some(api) = api() {
-            // SAFETY: the handle is live (`close` consumes self).
-            unsafe { (api.poll_stop)(self.handle) };
+impl fmt::Display for UvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.code == INJECTED {
+            write!(f, "{} failed (test fault {TEST_FAULT_ENV})", self.call)
+        } else if self.code == 0 {
+            write!(f, "{}: no libuv in this process", self.call)
+        } else {
+            write!(f, "{} failed with libuv status {}", self.call, self.code)
         }
-        close(self.handle, free_poll);
     }
 }
 
-/// A `uv_async_t`: how other threads wake the JS thread's executor.
-pub struct AsyncHandle {
-    handle: Handle,
+/// The environment variable that makes one libuv call fail on purpose, for the tests of
+/// what must follow such a failure (`__test__/js-thread-failures.test.mjs`): libuv gives
+/// no way to make `uv_poll_start` or `uv_check_start` fail on a healthy socket and
+/// loop, and a silent failure there once left connections hanging with no event. Its
+/// name says it is a test fault, and only the exact values of [`Fault`] do anything.
+const TEST_FAULT_ENV: &str = "OHOS_WS_TEST_FAULT";
+
+/// A libuv call [`TEST_FAULT_ENV`] can make fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// `uv_poll_start`: a connection's socket cannot be watched.
+    PollStart,
+    /// `uv_check_start`: batches cannot be delivered after the loop's I/O callbacks.
+    CheckStart,
 }
 
-// SAFETY: uv_async_send is the one libuv call documented as safe from any thread; the
-// owner closes the handle only after no other thread can reach it (`LoopWake`).
-unsafe impl Send for AsyncHandle {}
-
-impl AsyncHandle {
-    /// An async handle on `lp` calling `cb`, not keeping the loop alive.
-    ///
-    /// # Safety
-    /// `lp` is the loop of the calling thread.
-    pub unsafe fn new(lp: Loop, cb: AsyncCb) -> Option<AsyncHandle> {
-        let handle = open(lp, UV_ASYNC, |api, lp, h| (api.async_init)(lp, h, cb))?;
-        Some(AsyncHandle { handle })
-    }
-
-    /// Makes the loop call the callback soon (coalesced: many sends, one call).
-    pub fn send(&self) {
-        if let Some(api) = api() {
-            // SAFETY: the handle is live (see the Send impl).
-            unsafe { (api.async_send)(self.handle) };
-        }
-    }
-
-    /// Closes the handle (loop thread only); freed in libuv's close callback.
-    pub fn close(self) {
-        close(self.handle, free_async);
-    }
+/// Whether the test fault `which` is on (the variable is read once per process).
+pub fn fault(which: Fault) -> bool {
+    static FAULT: OnceLock<Option<Fault>> = OnceLock::new();
+    let on = FAULT.get_or_init(|| match std::env::var(TEST_FAULT_ENV).as_deref() {
+        Ok("uv_poll_start") => Some(Fault::PollStart),
+        Ok("uv_check_start") => Some(Fault::CheckStart),
+        _ => None,
+    });
+    *on == Some(which)
 }
 
-/// A `uv_check_t`: runs its callback right after the loop's I/O callbacks of an
-/// iteration, while started.
-pub struct CheckHandle {
-    handle: Handle,
-    started: bool,
-}
+/// Stand-ins for libuv's functions, installed per test thread: closes are held until
+/// the test runs them (libuv calls close callbacks on a later loop iteration), and the
+/// status of each start is the test's to choose.
+#[cfg(test)]
+pub mod fake {
+    use std::cell::{Cell, RefCell};
 
-impl CheckHandle {
-    /// A stopped check handle on `lp`, not keeping the loop alive.
-    ///
-    /// # Safety
-    /// `lp` is the loop of the calling thread.
-    pub unsafe fn new(lp: Loop) -> Option<CheckHandle> {
-        let handle = open(lp, UV_CHECK, |api, lp, h| (api.check_init)(lp, h))?;
-        Some(CheckHandle {
-            handle,
-            started: false,
-        })
+    use super::*;
+
+    thread_local! {
+        static INSTALLED: Cell<bool> = const { Cell::new(false) };
+        static CLOSES: RefCell<Vec<(Handle, CloseCb)>> = const { RefCell::new(Vec::new()) };
+        static POLL_START: Cell<c_int> = const { Cell::new(0) };
+        static CHECK_START: Cell<c_int> = const { Cell::new(0) };
+        static SENDS: Cell<usize> = const { Cell::new(0) };
     }
 
-    /// Starts (`true`) or stops calling `cb`; no call when unchanged.
-    pub fn run(&mut self, on: bool, cb: CheckCb) {
-        if on == self.started {
-            return;
-        }
-        let Some(api) = api() else { return };
-        // SAFETY: the handle is live (`close` consumes self).
-        let rc = unsafe {
-            if on {
-                (api.check_start)(self.handle, cb)
-            } else {
-                (api.check_stop)(self.handle)
-            }
-        };
-        if rc == 0 {
-            self.started = on;
-        }
+    unsafe extern "C" fn handle_size(_kind: c_int) -> usize {
+        // Room for the data word and what libuv would keep after it.
+        64
+    }
+    unsafe extern "C" fn poll_init(_lp: Loop, _h: Handle, _sock: RawSocket) -> c_int {
+        0
+    }
+    unsafe extern "C" fn poll_start(_h: Handle, _events: c_int, _cb: PollCb) -> c_int {
+        POLL_START.with(Cell::get)
+    }
+    unsafe extern "C" fn async_init(_lp: Loop, _h: Handle, _cb: AsyncCb) -> c_int {
+        0
+    }
+    unsafe extern "C" fn async_send(_h: Handle) -> c_int {
+        SENDS.with(|s| s.set(s.get() + 1));
+        0
+    }
+    unsafe extern "C" fn ok(_h: Handle) -> c_int {
+        0
+    }
+    unsafe extern "C" fn close(h: Handle, cb: CloseCb) {
+        CLOSES.with(|c| c.borrow_mut().push((h, cb)));
+    }
+    unsafe extern "C" fn unref(_h: Handle) {}
+    unsafe extern "C" fn check_init(_lp: Loop, _h: Handle) -> c_int {
+        0
+    }
+    unsafe extern "C" fn check_start(_h: Handle, _cb: CheckCb) -> c_int {
+        CHECK_START.with(Cell::get)
     }
 
-    /// Closes the handle (loop thread only); freed in libuv's close callback.
-    pub fn close(self) {
-        close(self.handle, free_check);
+    static FAKE: Api = Api {
+        handle_size,
+        poll_init,
+        poll_start,
+        poll_stop: ok,
+        async_init,
+        async_send,
+        close,
+        unref,
+        check_init,
+        check_start,
+        check_stop: ok,
+    };
+
+    /// Uses the stand-ins on this thread from now on.
+    pub fn install() {
+        INSTALLED.with(|i| i.set(true));
+    }
+
+    pub(super) fn installed() -> Option<&'static Api> {
+        INSTALLED.with(Cell::get).then_some(&FAKE)
+    }
+
+    /// What `uv_poll_start` and `uv_check_start` return from now on.
+    pub fn set_start_status(poll: c_int, check: c_int) {
+        POLL_START.with(|s| s.set(poll));
+        CHECK_START.with(|s| s.set(check));
+    }
+
+    /// Handles closed and not yet called back.
+    pub fn pending_closes() -> usize {
+        CLOSES.with(|c| c.borrow().len())
+    }
+
+    /// `uv_async_send` calls so far.
+    pub fn sends() -> usize {
+        SENDS.with(Cell::get)
+    }
+
+    /// Calls the close callbacks due, as the loop's next iteration would.
+    pub fn run_closes() {
+        let due = CLOSES.with(|c| std::mem::take(&mut *c.borrow_mut()));
+        for (handle, cb) in due {
+            // SAFETY: `cb` is the close callback given with this handle, called once,
+            // after the close, as libuv does.
+            unsafe { cb(handle) };
+        }
     }
 }
