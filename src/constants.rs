@@ -152,6 +152,13 @@ pub const POLL_ENV_IO: &str = "io";
 /// [`POLL_ENV`]'s value that reads open connections on the JS thread.
 pub const POLL_ENV_JS: &str = "js";
 
+/// Environment variable that makes one libuv call fail on purpose (`uv_poll_start` or
+/// `uv_check_start`, exactly), for the tests of what must follow such a failure
+/// (`__test__/js-thread-failures.test.mjs`): libuv gives no way to make those calls
+/// fail on a healthy socket and loop, and a silent failure there once left connections
+/// hanging with no event (issue #17 item 3). Any other value does nothing.
+pub const TEST_FAULT_ENV: &str = "OHOS_WS_TEST_FAULT";
+
 /// Polls of one connection in a row, on the JS thread, while it keeps waking itself
 /// (read budget used up, JS answered at once) before the others get their turn.
 pub const REDRIVE_ROUNDS_MAX: usize = 4;

@@ -1,4 +1,4 @@
-//! `ohos-net-websocket`: OpenHarmony's `@ohos.net.webSocket` client for Node.js.
+//! `ohos-net-websocket`: OpenHarmony's `@ohos.net.webSocket` client and server for Node.js.
 //!
 //! Three layers, each in its own directory:
 //! - [`engine`]: protocol rules as pure functions and state machines (no I/O, no napi);

@@ -3,6 +3,9 @@
 //! connection state machine, heartbeat settings, and the server's config and
 //! admission rules.
 
+// Pure logic: whatever needs `unsafe` (raw memory, the OS, libuv) belongs to the runtime.
+#![forbid(unsafe_code)]
+
 pub mod close;
 pub mod frame;
 pub mod handshake;

@@ -17,8 +17,8 @@ use std::sync::Mutex;
 
 use tokio_tungstenite::tungstenite::protocol::Role;
 
-use crate::engine::frame::encode_frame;
 use crate::runtime::core::command::Payload;
+use crate::runtime::core::encode::encode_frame;
 use crate::runtime::core::outbox::Outbox;
 use crate::runtime::core::sys::{self, RawSocket};
 

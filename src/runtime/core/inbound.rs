@@ -322,7 +322,7 @@ impl Inbound {
 mod tests {
     use super::*;
     use crate::constants::LARGE_MESSAGE_MIN_BYTES;
-    use crate::engine::frame::encode_frame;
+    use crate::runtime::core::encode::encode_frame;
     use std::task::Waker;
 
     /// A reader that hands out `data` in pieces of `step` bytes, then ends.

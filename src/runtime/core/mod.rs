@@ -17,6 +17,7 @@ pub mod direct;
 pub mod driver;
 #[cfg(test)]
 mod driver_tests;
+pub mod encode;
 pub mod events;
 pub mod flow;
 pub mod heartbeat;

@@ -15,20 +15,11 @@
 //! frames and the close logic are the same code, and the syscalls and the frame parser
 //! would be the same either way.
 //!
-//! Measured (`npm run bench`, one run of 3 rounds alternating `ohos` and
-//! `ohos@OHOS_WS_POLL=io`, medians; JS thread vs I/O thread):
-//! - client (b) round trips: p50 34.0 vs 150.1 µs, client CPU 98.8 vs 191.0 µs per
-//!   round trip (an earlier run: 143.7 vs 158.4 µs); wss (b) p50 135.4 vs 160.6 µs,
-//!   p99 240 vs 271 µs, CPU 67 vs 128 µs;
-//! - client (a) 566k vs 536k msgs/s, (c) 64 KiB 850 vs 685 MB/s, 1 MiB 699 vs 677,
-//!   wss (c) 714 vs 667, (h) 893 vs 869 conns/s;
-//! - client (d) receive-only 64 B: text 2.52M vs 3.46M, binary 1.04M vs 1.29M msgs/s,
-//!   (e) send-only 709k vs 1,028k (an earlier A/B: 921k vs 786k): parsing, decoding and
-//!   dispatch now share one core, where the I/O thread parsed in parallel;
-//! - server (s1) echo 693k vs 766k msgs/s, (s3) 64 KiB 1,312 vs 999 MB/s, but (s2)
-//!   fan-out to 100 connections 184k vs 452k deliveries/s: the I/O thread, lagging
-//!   behind JS, wrote several rounds per connection in one `writev` (load generator CPU
-//!   0.87 vs 4.05 µs per delivery), where the JS thread writes every round at once.
+//! Measured against the I/O thread (`bench/README.md`, "Design measurements", D10): the
+//! JS thread wins a client's round-trip latency and CPU per round trip (large messages
+//! went either way between runs); the I/O thread wins receive-only throughput (parsing no longer runs in
+//! parallel with JS) and a server's fan-out (lagging behind JS, it writes several rounds
+//! per connection in one `writev`).
 //!
 //! So the client is read on the JS thread by default and a server on the I/O thread;
 //! `OHOS_WS_POLL=js` or `io` sets both.
@@ -196,9 +187,9 @@ impl LocalLoop {
     /// error when libuv refuses to call us then.
     ///
     /// Calling it right after each drive cost a JS call (and a microtask checkpoint) per
-    /// connection per wake-up: (s2) fan-out to 100 connections fell from 305k to 131k
-    /// deliveries/s against the I/O-thread home, whose one threadsafe call carries every
-    /// connection's events. One call per queue per iteration restores that batching.
+    /// connection per wake-up, which lost a server's fan-out to the I/O-thread home, whose
+    /// one threadsafe call carries every connection's events (D11 in `bench/README.md`,
+    /// "Design measurements"). One call per queue per iteration restores that batching.
     fn owe(&self, held: &Held) -> Result<(), UvError> {
         if let Some(check) = self.check.borrow_mut().as_mut() {
             check.run(true, on_check)?;

@@ -17,6 +17,7 @@ use std::ffi::{c_int, c_void};
 use std::fmt;
 use std::sync::OnceLock;
 
+use crate::constants::TEST_FAULT_ENV;
 use crate::runtime::core::sys::{self, RawSocket};
 
 /// A `uv_loop_t *`.
@@ -149,13 +150,6 @@ impl fmt::Display for UvError {
         }
     }
 }
-
-/// The environment variable that makes one libuv call fail on purpose, for the tests of
-/// what must follow such a failure (`__test__/js-thread-failures.test.mjs`): libuv gives
-/// no way to make `uv_poll_start` or `uv_check_start` fail on a healthy socket and
-/// loop, and a silent failure there once left connections hanging with no event. Its
-/// name says it is a test fault, and only the exact values of [`Fault`] do anything.
-const TEST_FAULT_ENV: &str = "OHOS_WS_TEST_FAULT";
 
 /// A libuv call [`TEST_FAULT_ENV`] can make fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
