@@ -1,8 +1,10 @@
 // Hand-made SVG bar chart for bench/run.mjs (no charting dependency): one group of bars
 // per scenario metric, one bar per client or server, heights in "× plain ws" with a
-// dashed line at 1×, so bench/README.md can embed the picture of the latest run.
+// dashed line at 1×, so bench/README.md can embed the picture of the latest run. The axis
+// can be scaled to some series only (`scaleKeys`): a bar beyond it is cut at the top,
+// marked, and its value written inside it.
 
-const COLORS = ['#d9480f', '#868e96', '#1c7ed6', '#2f9e44', '#ae3ec9', '#f59f00'];
+const COLORS = ['#d9480f', '#868e96', '#1c7ed6', '#2f9e44', '#ae3ec9', '#f59f00', '#0c8599', '#212529', '#e64980'];
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -15,10 +17,11 @@ function tickStep(max) {
 /**
  * @param {{ title: string, subtitle: string,
  *           groups: { label: string, values: Record<string, number|null> }[],
- *           series: { key: string, label: string }[] }} spec
+ *           series: { key: string, label: string }[], scaleKeys?: string[] }} spec
+ *   scaleKeys: the series the axis is scaled to (all when absent).
  * @returns {string} a standalone SVG document
  */
-export function renderChart({ title, subtitle, groups, series }) {
+export function renderChart({ title, subtitle, groups, series, scaleKeys }) {
   const barW = 16;
   const barGap = 3;
   const groupGap = 26;
@@ -31,7 +34,8 @@ export function renderChart({ title, subtitle, groups, series }) {
   const width = Math.max(760, left + right + groups.length * (groupW + groupGap) + groupGap);
   const height = top + plotH + bottom;
 
-  const all = groups.flatMap((g) => Object.values(g.values)).filter((v) => Number.isFinite(v));
+  const scaled = (key) => !scaleKeys || scaleKeys.includes(key);
+  const all = groups.flatMap((g) => Object.entries(g.values).filter(([k]) => scaled(k)).map(([, v]) => v)).filter((v) => Number.isFinite(v));
   const maxV = Math.max(1.2, ...all) * 1.12; // headroom for the value labels
   const step = tickStep(maxV);
   const yMax = Math.ceil(maxV / step) * step;
@@ -71,8 +75,15 @@ export function renderChart({ title, subtitle, groups, series }) {
         out.push(`<text x="${x + barW / 2}" y="${top + plotH - 4}" font-size="9" text-anchor="middle" fill="#adb5bd">–</text>`);
         return;
       }
-      const yy = y(v);
+      const cut = v > yMax;
+      const yy = y(Math.min(v, yMax));
       out.push(`<rect x="${x}" y="${yy.toFixed(1)}" width="${barW}" height="${(top + plotH - yy).toFixed(1)}" fill="${COLORS[si % COLORS.length]}"><title>${esc(`${g.label} — ${s.label}: ${v.toFixed(2)}×`)}</title></rect>`);
+      if (cut) {
+        // Beyond the axis: a break mark near the top, the value written down the bar.
+        for (const dy of [8, 12]) out.push(`<line x1="${x - 1}" x2="${x + barW + 1}" y1="${top + dy + 2}" y2="${top + dy - 2}" stroke="#ffffff" stroke-width="2"/>`);
+        out.push(`<text transform="translate(${x + barW / 2 - 3},${top + 18}) rotate(90)" font-size="10" fill="#ffffff">${v.toFixed(1)}</text>`);
+        return;
+      }
       const ly = yy - 4;
       out.push(`<text transform="translate(${x + barW / 2 + 3},${ly.toFixed(1)}) rotate(-90)" font-size="10" fill="#212529">${v.toFixed(2)}</text>`);
     });

@@ -3,6 +3,9 @@
 //
 //   node --expose-gc bench/client.mjs <client> <scenario> <ws://host:port | wss://host:port> '<params JSON>'
 //
+// (The native client, `rust`, is bench/server/src/bin/native-client.rs: the same
+// scenarios and the same JSON line, without Node.)
+//
 // Prints one JSON line on stdout: { client, scenario, metrics: {...}, cpuUs, ... }, or
 // { error } with exit code 1. CPU time is process.cpuUsage() (user + system, every
 // thread of the process — the addon's I/O thread included) over the measured interval,
@@ -74,20 +77,39 @@ const ADAPTERS = {
     const { Agent, WebSocket } = require('undici');
     // One dispatcher for the process, as an application would keep one: its connector
     // verifies against `ca` only. (Its TLS session cache resumes nothing here: the bench
-    // server sees only full handshakes from every client, see run.mjs (h).)
+    // server sees only full handshakes from it, see run.mjs (h).)
     const dispatcher = caPath ? new Agent({ connect: { ca: readFileSync(caPath) } }) : undefined;
-    return (url, h) => {
-      const ws = dispatcher ? new WebSocket(url, { dispatcher }) : new WebSocket(url);
-      // The default 'blob' would make every binary message an async read.
-      ws.binaryType = 'arraybuffer';
-      ws.onopen = () => h.open();
-      ws.onmessage = (ev) => h.message(ev.data);
-      ws.onclose = (ev) => h.close(ev.code);
-      ws.onerror = (ev) => h.error(ev.error ?? new Error('undici WebSocket error'));
-      return { send: (d) => ws.send(d), close: () => ws.close() };
-    };
+    return browserApi(WebSocket, dispatcher ? { dispatcher } : undefined, 'undici WebSocket');
+  },
+  node(caPath) {
+    // Node's own global WebSocket (the undici bundled with Node): from Node 22 on, behind
+    // --experimental-websocket on Node 20 (run.mjs passes it, see subjects.mjs).
+    if (typeof globalThis.WebSocket !== 'function') {
+      fail(new Error(`Node ${process.version} has no built-in WebSocket (global from Node 22, behind --experimental-websocket on Node 20)`));
+    }
+    // It takes no TLS options, and Node exports no dispatcher to give it one: it trusts
+    // Node's default roots, to which run.mjs adds the run's certificate through
+    // NODE_EXTRA_CA_CERTS (read at start-up). Without it, wss cannot be measured.
+    if (caPath && process.env.NODE_EXTRA_CA_CERTS !== caPath) {
+      fail(new Error("NODE_EXTRA_CA_CERTS does not name the run's certificate"));
+    }
+    return browserApi(globalThis.WebSocket, undefined, 'Node WebSocket');
   },
 };
+
+/** An adapter for the WHATWG WebSocket API (undici's, Node's). */
+function browserApi(WebSocket, init, name) {
+  return (url, h) => {
+    const ws = init ? new WebSocket(url, init) : new WebSocket(url);
+    // The default 'blob' would make every binary message an async read.
+    ws.binaryType = 'arraybuffer';
+    ws.onopen = () => h.open();
+    ws.onmessage = (ev) => h.message(ev.data);
+    ws.onclose = (ev) => h.close(ev.code);
+    ws.onerror = (ev) => h.error(ev.error ?? new Error(`${name} error`));
+    return { send: (d) => ws.send(d), close: () => ws.close() };
+  };
+}
 ADAPTERS['ws+bufferutil'] = ADAPTERS.ws;
 ADAPTERS['ws+arraybuffer'] = ADAPTERS.ws;
 

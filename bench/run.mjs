@@ -6,11 +6,12 @@
 // (bench/server-scenarios.mjs: a server app driven by the Rust load generator). Each
 // measurement runs in fresh processes, subjects alternating round by round so that slow
 // drifts of a shared, noisy machine hit all of them alike. Prints one table per scenario
-// (median, min–max, ratio of medians to plain `ws`, CPU per message) and writes
+// (median, min–max, ratios of medians to the peers: plain `ws`, `ws` + bufferutil, and the
+// native tokio-tungstenite client or uWebSockets.js, CPU per message) and writes
 // bench/results/latest.json, latest.md and chart.svg.
 //
 //   node bench/run.mjs [--quick] [--rounds N] [--clients ohos,ws,...|none]
-//       [--servers ohos,ws,ws+bufferutil|none] [--scenarios a-echo,a-echo-tls,h-handshake-tls,s1-echo,...]
+//       [--servers ohos,ws,ws+bufferutil,uws|none] [--scenarios a-echo,a-echo-tls,h-handshake-tls,s1-echo,...]
 //       [--env KEY=VALUE]... [--out NAME]
 //
 // --env adds a variable to every client and server app process (all subjects alike); a
@@ -26,8 +27,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.mjs';
 import { runJsonChild } from './json-child.mjs';
-import { SERVERS, SERVER_SCENARIOS, serverPart } from './server-scenarios.mjs';
-import { childEnv, label, parseSubject } from './subjects.mjs';
+import { SERVERS, SERVER_SCENARIOS, SERVER_VERSUS, serverPart } from './server-scenarios.mjs';
+import { childEnv, label, NODE_WEBSOCKET_FLAG, parseSubject } from './subjects.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
@@ -66,8 +67,12 @@ scenarios: client a-echo b-latency c-64k c-1m d-text d-binary g-slow e-sink f-co
 }
 
 // ---------- what is measured ----------
-const CLIENTS = ['ohos', 'ws', 'ws+bufferutil', 'ws+arraybuffer', 'undici'];
+// node: Node's global WebSocket; rust: the native client (bench/server/src/bin/native-client.rs).
+const CLIENTS = ['ohos', 'ws', 'ws+bufferutil', 'ws+arraybuffer', 'undici', 'node', 'rust'];
 const BASELINE = 'ws';
+// The peers every client scenario is divided by (a column each, when the peer ran): plain
+// ws, ws + bufferutil and the native client, the ceiling. A scenario's `versus` replaces it.
+const CLIENT_VERSUS = ['ws', 'ws+bufferutil', 'rust'];
 
 const M = {
   rate: { key: 'rate', label: 'msgs/s', better: 'higher', fmt: (v) => int(v) },
@@ -133,6 +138,8 @@ const SCENARIOS = [
     metrics: [M.rate],
     chart: ['(d) binary'],
     cpu: 'µs/msg',
+    // ws's Buffer views against the ArrayBuffer per message that R59 asks of us.
+    versus: [...CLIENT_VERSUS, 'ws+arraybuffer'],
     full: { count: 500_000, size: 64 },
     quick: { count: 50_000, size: 64 },
   },
@@ -166,7 +173,8 @@ const SCENARIOS = [
     quick: { conns: 500 },
   },
   // wss: `tls: true` points the client at the bench server's TLS listener and hands it the
-  // run's certificate (ours as caPath, ws as `ca`, undici through an Agent's `connect.ca`).
+  // run's certificate (ours as caPath, ws as `ca`, undici through an Agent's `connect.ca`,
+  // Node's WebSocket through NODE_EXTRA_CA_CERTS, the native client as its only root).
   // Parameters are those of the plain scenarios, so TLS cost is what tells them apart.
   {
     id: 'a-echo-tls',
@@ -186,7 +194,6 @@ const SCENARIOS = [
     metrics: [M.p50, M.p99],
     chart: ['(b) p50 wss', '(b) p99 wss'],
     cpu: 'µs/rtt',
-    versus: ['ws', 'ws+bufferutil'],
     targets: [
       { metric: 'p50', vs: 'ws+bufferutil', op: '<=', value: 1.0 },
       { metric: 'p99', vs: 'ws+bufferutil', op: '<=', value: 0.9 },
@@ -201,7 +208,6 @@ const SCENARIOS = [
     metrics: [M.mbps],
     chart: ['(c) 64 KiB wss'],
     cpu: 'µs/msg',
-    versus: ['ws', 'ws+bufferutil'],
     targets: [{ metric: 'mbps', vs: 'ws+bufferutil', op: '>=', value: 1.3 }],
     full: { count: 20_000, size: 65_536, window: 16 },
     quick: { count: 1000, size: 65_536, window: 16 },
@@ -213,8 +219,10 @@ const SCENARIOS = [
       `(h) wss handshake rate: ${int(p.count)} connections (after ${int(p.warmup)} warm-up), ${p.concurrency === 1 ? 'one at a time' : `${p.concurrency} at a time`}, each opened, one ${p.size} B text echoed, closed`,
     // One at a time: each client is CPU-bound through a connection's life here (CPU per
     // connection ≈ its wall time for ws and undici, ~80 % for ours, no timer waited on),
-    // so concurrency would only add the two cores' contention. Every handshake is a full
-    // one (TLS 1.3; no client resumes a session: BENCH_SERVER_DEBUG=1 prints each).
+    // so concurrency would only add the two cores' contention. TLS 1.3 throughout; the
+    // rustls clients (ours, the native one) and Node's WebSocket resume sessions after the
+    // first handshake, ws and undici's Agent make every one a full handshake
+    // (BENCH_SERVER_DEBUG=1 prints each).
     metrics: [M.connRate],
     chart: ['(h) wss handshakes'],
     cpu: 'µs/conn',
@@ -268,11 +276,11 @@ function sh(cmd, args, what) {
   }
 }
 sh(process.execPath, [path.join(root, 'scripts', 'ensure-built.js')], 'building the addon');
-// One build for both binaries (bench-server, loadgen); a no-op taking well under a
-// second when they are up to date.
+// One build for the three binaries (bench-server, native-client, loadgen); a no-op taking
+// well under a second when they are up to date.
 const manifest = path.join(here, 'server', 'Cargo.toml');
-if (!['bench-server', 'loadgen'].every((b) => existsSync(path.join(here, 'server', 'target', 'release', b)))) {
-  console.log('bench: building the bench server and load generator (first time: about a minute)...');
+if (!['bench-server', 'native-client', 'loadgen'].every((b) => existsSync(path.join(here, 'server', 'target', 'release', b)))) {
+  console.log('bench: building the bench server, native client and load generator (first time: a minute or two)...');
 }
 sh('cargo', ['build', '--release', '--quiet', '--manifest-path', manifest], 'building bench/server');
 
@@ -334,11 +342,27 @@ async function startServer(tls) {
   return { url: `ws://127.0.0.1:${port}`, tlsUrl: tlsPort ? `wss://127.0.0.1:${tlsPort}` : null };
 }
 
+const NATIVE_CLIENT = path.join(here, 'server', 'target', 'release', 'native-client');
+
 /** Runs one client process; resolves with its JSON line, or { error }. */
 function runClient(client, scenario, url, params) {
-  const args = ['--expose-gc', path.join(here, 'client.mjs'), baseOf(client), scenario, url,
-    JSON.stringify({ ...params, timeoutMs: CHILD_TIMEOUT_MS - 2000 })];
-  return runJsonChild(process.execPath, args, { cwd: root, env: childEnv(client, opt.env), timeoutMs: CHILD_TIMEOUT_MS, children });
+  const base = baseOf(client);
+  const env = childEnv(client, opt.env);
+  const all = { ...params, timeoutMs: CHILD_TIMEOUT_MS - 2000 };
+  if (base === 'rust') {
+    // Node raises its soft descriptor limit at start-up, Rust does not: do it for (f).
+    const args = ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', NATIVE_CLIENT, scenario, url,
+      ...Object.entries(all).map(([k, v]) => `${k}=${v}`)];
+    return runJsonChild('sh', args, { cwd: root, env, timeoutMs: CHILD_TIMEOUT_MS, children });
+  }
+  const flags = ['--expose-gc'];
+  if (base === 'node') {
+    if (NODE_WEBSOCKET_FLAG) flags.push(NODE_WEBSOCKET_FLAG);
+    // Node's WebSocket takes no TLS options: the run's certificate joins Node's roots.
+    if (params.caPath) env.NODE_EXTRA_CA_CERTS = params.caPath;
+  }
+  const args = [...flags, path.join(here, 'client.mjs'), base, scenario, url, JSON.stringify(all)];
+  return runJsonChild(process.execPath, args, { cwd: root, env, timeoutMs: CHILD_TIMEOUT_MS, children });
 }
 
 /** The client half: one bench server for every client process. */
@@ -390,13 +414,14 @@ function pad(rows) {
 }
 // Client scenarios name a CPU unit; server scenarios list their CPU columns.
 const cpuCols = (sc) => (Array.isArray(sc.cpu) ? sc.cpu : [{ key: 'cpuUs', label: `CPU ${sc.cpu}` }]);
-const versus = (sc) => sc.versus ?? [BASELINE];
-const SHORT = { ws: 'ws', 'ws+bufferutil': 'ws+bu' };
+/** The peers of a scenario's ratio columns: those of the scenario (or its part) that run. */
+const versus = (part, sc) => (sc.versus ?? part.versus).filter((b) => part.active.includes(b));
+const SHORT = { ws: 'ws', 'ws+bufferutil': 'ws+bu', 'ws+arraybuffer': 'ws-ab', rust: 'rust', uws: 'uws' };
 
 /** Table cells for one scenario: a block of columns per metric, then the CPU columns. */
 function tableRows(part, sc, summary) {
   const head = [part.kind];
-  for (const m of sc.metrics) head.push(`${m.label} median`, 'min–max', ...versus(sc).map((b) => `× ${SHORT[b]}`));
+  for (const m of sc.metrics) head.push(`${m.label} median`, 'min–max', ...versus(part, sc).map((b) => `× ${SHORT[b] ?? b}`));
   for (const col of cpuCols(sc)) head.push(col.label);
   const rows = [head];
   for (const c of part.subjects) {
@@ -405,11 +430,11 @@ function tableRows(part, sc, summary) {
     for (const m of sc.metrics) {
       const st = s?.metrics[m.key];
       if (!st) {
-        row.push(s?.skipped ? part.skipWord : 'failed', '', ...versus(sc).map(() => ''));
+        row.push(s?.skipped ? part.skipWord : 'failed', '', ...versus(part, sc).map(() => ''));
         continue;
       }
       row.push(m.fmt(st.median), `${m.fmt(st.min)}–${m.fmt(st.max)}`);
-      for (const b of versus(sc)) {
+      for (const b of versus(part, sc)) {
         const ratio = s.ratiosVs[b]?.[m.key];
         row.push(ratio == null ? '' : `${ratio.toFixed(2)}×`);
       }
@@ -448,11 +473,11 @@ const machine = {
 const started = new Date();
 const parts = [];
 if (clients.length && scenarios.length) {
-  parts.push({ ...clientPart(), subjects: clients, scenarios, skipWord: 'skipped' });
+  parts.push({ ...clientPart(), subjects: clients, scenarios, skipWord: 'skipped', versus: CLIENT_VERSUS });
 }
 if (servers.length && serverScenarios.length) {
   const sp = serverPart({ root, timeoutMs: CHILD_TIMEOUT_MS, env: opt.env, children });
-  parts.push({ ...sp, subjects: servers, scenarios: serverScenarios, skipWord: 'unavailable' });
+  parts.push({ ...sp, subjects: servers, scenarios: serverScenarios, skipWord: 'unavailable', versus: SERVER_VERSUS });
 }
 if (!parts.length) usage('nothing to run: no scenario matches the selected clients or servers');
 const envNote = Object.keys(opt.env).length ? `, env ${Object.entries(opt.env).map(([k, v]) => `${k}=${v}`).join(' ')}` : '';
@@ -522,7 +547,8 @@ function summarize(part, sc) {
     const cpuStats = Object.fromEntries(cpuCols(sc).map((col) => [col.key, stats(runs.map((r) => r[col.key]).filter(Number.isFinite))]));
     sum[c] = { metrics, ratios: {}, ratiosVs: {}, cpu: cpuStats.cpuUs, cpuStats, runs: runs.length };
   }
-  for (const b of versus(sc)) {
+  // Ratios to plain ws always (the chart and `ratios` use them), to the others when they ran.
+  for (const b of new Set([BASELINE, ...versus(part, sc)])) {
     for (const c of part.subjects) {
       const ratios = {};
       for (const m of sc.metrics) {
@@ -541,10 +567,10 @@ machine.loadavgEnd = os.loadavg().map((x) => +x.toFixed(2));
 const header = [
   `${opt.quick ? 'Quick smoke run' : 'Run'} of ${started.toISOString()}: ${opt.rounds} rounds${envNote}.`,
   ...parts.map((p) => (p.kind === 'client'
-    ? `Client scenarios: clients alternating ${p.active.join(' → ')} against the Rust bench server${p.scenarios.some((sc) => sc.tls) ? " (wss: its rustls listener, a self-signed ECDSA P-256 certificate as each client's only trust anchor)" : ''}, each run a fresh process; CPU = client process CPU time (user + system, all threads).`
+    ? `Client scenarios: clients alternating ${p.active.join(' → ')} against the Rust bench server${p.scenarios.some((sc) => sc.tls) ? " (wss: its rustls listener, a self-signed ECDSA P-256 certificate as each client's only trust anchor, added to Node's default roots for Node's WebSocket)" : ''}, each run a fresh process; CPU = client process CPU time (user + system, all threads).`
     : `Server scenarios: servers alternating ${p.active.join(' → ')}, each run a fresh server process loaded by the Rust load generator (its own process, sources 127.0.0.1–10); CPU = process CPU time of the server, and of the load generator.`)),
   `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, ${machine.os}, Node ${machine.node}; load average ${machine.loadavgStart.join(' ')} at start, ${machine.loadavgEnd.join(' ')} at end.`,
-  '× ws = median of the subject ÷ median of plain ws (ws without bufferutil); × ws+bu = ÷ median of ws + bufferutil.',
+  '× ws = median of the subject ÷ median of plain ws (ws without bufferutil); × ws+bu = ÷ median of ws + bufferutil; × ws-ab = ÷ median of ws with binaryType \'arraybuffer\'; × rust = ÷ median of the native tokio-tungstenite client (the ceiling); × uws = ÷ median of uWebSockets.js.',
 ];
 console.log(`\n${header.join('\n')}`);
 const md = [`${header.join('\n')}\n`];
@@ -589,11 +615,15 @@ const outDir = path.join(here, 'results');
 mkdirSync(outDir, { recursive: true });
 const subtitle = `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${started.toISOString().slice(0, 10)}; median of ${opt.rounds} rounds${opt.quick ? ' (quick smoke run)' : ''}${envNote}`;
 const chartFile = opt.out === 'latest' ? 'chart.svg' : `${opt.out}.svg`;
+// The native client runs far off the Node clients' scale (tens of × ws): the axis is
+// scaled to the others, and its bars are cut at the top with their value written in.
+const CEILING = 'rust';
 writeFileSync(path.join(outDir, chartFile), renderChart({
   title: 'ohos-net-websocket vs ws and others: advantage over plain ws (higher is better)',
   subtitle,
   groups,
   series: seriesKeys.map((c) => ({ key: c, label: label(c) })),
+  scaleKeys: seriesKeys.filter((c) => baseOf(c) !== CEILING),
 }));
 writeFileSync(path.join(outDir, `${opt.out}.md`), `${md.join('\n')}\n`);
 writeFileSync(path.join(outDir, `${opt.out}.json`), `${JSON.stringify({
@@ -611,7 +641,7 @@ writeFileSync(path.join(outDir, `${opt.out}.json`), `${JSON.stringify({
     params: opt.quick ? sc.quick : sc.full,
     metrics: sc.metrics.map((m) => ({ key: m.key, label: m.label, better: m.better })),
     cpu: cpuCols(sc),
-    versus: versus(sc),
+    versus: versus(part, sc),
     targets: sc.targets ?? [],
     summary: summaries[sc.id],
     runs: raw[sc.id],

@@ -2,7 +2,7 @@
 // server, in its own process, written once per implementation the way an application
 // would write it. Spawned by the runner:
 //
-//   node --expose-gc bench/server-app.mjs <ohos|ws|ws+bufferutil> [hardTimeoutMs]
+//   node --expose-gc bench/server-app.mjs <ohos|ws|ws+bufferutil|uws> [hardTimeoutMs]
 //
 // Prints its port as the first stdout line (or one JSON line { error } and exits 1).
 // Data messages are echoed with their type, except text commands starting with '!',
@@ -14,6 +14,7 @@
 //       (bytes, each after a full GC when run with --expose-gc).
 // It exits when stdin closes (the runner is gone), on SIGTERM, or at the hard timeout.
 
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -126,8 +127,95 @@ const IMPLS = {
       },
     };
   },
+
+  async uws(onCommand) {
+    const uWS = loadUws();
+    // A message larger than this closes the connection (uWS's default is 16 KiB; ws's
+    // 100 MiB): as large as the bench server's, far above any scenario's.
+    const MAX_PAYLOAD = 64 * 1024 * 1024;
+    // uWS drops a send once a connection has this much unsent (default 64 KiB, which s2
+    // and s3 pass), where ws and this addon queue it: high enough that nothing is dropped
+    // here, and a drop is an error rather than a silent gap in the count.
+    const MAX_BACKPRESSURE = 1024 * 1024 * 1024;
+    const DROPPED = 2;
+    const sent = (status) => {
+      if (status === DROPPED) fail(new Error('uWS dropped a message (backpressure over maxBackpressure)'));
+    };
+    const open = new Set();
+    const app = uWS.App();
+    app.ws('/*', {
+      compression: uWS.DISABLED,
+      maxPayloadLength: MAX_PAYLOAD,
+      maxBackpressure: MAX_BACKPRESSURE,
+      // No idle timeout, no pings: neither ws nor this addon's server has one by default.
+      idleTimeout: 0,
+      sendPingsAutomatically: false,
+      open(ws) {
+        open.add(ws);
+        // uWS's broadcast is publish/subscribe: every connection hears the one topic.
+        ws.subscribe('all');
+      },
+      close(ws) {
+        open.delete(ws);
+      },
+      message(ws, message, isBinary) {
+        if (!isBinary && message.byteLength > 0 && new Uint8Array(message, 0, 1)[0] === 0x21) {
+          // The ArrayBuffer is uWS's own, valid until this callback returns: decode it now.
+          onCommand(Buffer.from(message).toString(), (text) => sent(ws.send(text, false)));
+          return;
+        }
+        sent(ws.send(message, isBinary));
+      },
+    });
+    const port = await new Promise((resolve, reject) => {
+      app.listen('127.0.0.1', 0, (token) => {
+        if (token) resolve(uWS.us_socket_local_port(token));
+        else reject(new Error('uWS could not listen on 127.0.0.1'));
+      });
+    });
+    // No per-client connection limits: uWS, like ws, has none (ours admits 10 clients ×
+    // 10 connections, which the load generator's 100 connections from 10 sources fill
+    // without a refusal).
+    return {
+      port,
+      count: () => open.size,
+      broadcast(size) {
+        // uWS's own broadcast: one publish to the topic every connection subscribed to,
+        // the message encoded once, as text.
+        const text = Buffer.from('x'.repeat(size));
+        return () => app.publish('all', text, false);
+      },
+    };
+  },
 };
 IMPLS['ws+bufferutil'] = IMPLS.ws;
+
+/** uWebSockets.js's native binary for this Node. @trufflesuite/uws-js-unofficial ships
+ * builds for Node 16, 18 and 20 (the official ones need a newer glibc than some machines
+ * have); its entry point would silently fall back to a ws-based implementation on any
+ * other Node, so the binary is loaded directly and a missing one is an error (the runner
+ * then reports the server as unavailable, with this reason). */
+function loadUws() {
+  const name = '@trufflesuite/uws-js-unofficial';
+  let dir;
+  try {
+    dir = path.dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    throw new Error(`${name} is not installed (npm install)`);
+  }
+  const { version } = require(`${name}/package.json`);
+  const { platform, arch } = process;
+  const abi = process.versions.modules;
+  const file = path.join(dir, 'binaries', `uws_${platform}_${arch}_${abi}.node`);
+  if (!existsSync(file)) {
+    throw new Error(`uWebSockets.js (${name} ${version}) has no binary for Node ${process.version} on ${platform}-${arch} (ABI ${abi}; it ships Node 16, 18 and 20)`);
+  }
+  try {
+    return require(file);
+  } catch (e) {
+    throw new Error(`uWebSockets.js (${name} ${version}) does not load on Node ${process.version}: ${e.message.split('\n')[0]}`);
+  }
+}
 
 if (!IMPLS[impl]) fail(new Error(`unknown server implementation ${impl}`));
 

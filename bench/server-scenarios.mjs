@@ -1,6 +1,6 @@
 // The server half of `npm run bench` (imported by bench/run.mjs): scenarios s1–s4 of
 // issue #8 and how one of them is measured. Each measurement starts a fresh server app
-// (bench/server-app.mjs: ours, `ws`, or `ws` + bufferutil) and drives it with the Rust
+// (bench/server-app.mjs: ours, `ws`, `ws` + bufferutil or uWebSockets.js) and drives it with the Rust
 // load generator (bench/server/src/bin/loadgen.rs) from a second process, so the load
 // never runs in the process under test. Both are killed when the measurement ends.
 
@@ -13,7 +13,9 @@ import { childEnv, parseSubject } from './subjects.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const LOADGEN = path.join(here, 'server', 'target', 'release', 'loadgen');
 
-export const SERVERS = ['ohos', 'ws', 'ws+bufferutil'];
+export const SERVERS = ['ohos', 'ws', 'ws+bufferutil', 'uws'];
+// The peers every server scenario is divided by (a column each, when the peer ran).
+export const SERVER_VERSUS = ['ws', 'ws+bufferutil', 'uws'];
 
 const int = (v) => Math.round(v).toLocaleString('en-US');
 const metric = (key, label, better, fmt) => ({ key, label, better, fmt });
@@ -61,7 +63,6 @@ export const SERVER_SCENARIOS = [
     metrics: [M.mbps],
     chart: ['(s3) 64 KiB'],
     cpu: cpuCols('µs/msg'),
-    versus: ['ws', 'ws+bufferutil'],
     targets: [{ metric: 'mbps', vs: 'ws+bufferutil', op: '>=', value: 1.3 }],
     full: { conns: 2, count: 10_000, size: 65_536, window: 8, binary: 1 },
     quick: { conns: 2, count: 500, size: 65_536, window: 8, binary: 1 },

@@ -6,12 +6,24 @@
 //   ohos@OHOS_WS_IO_THREADS=2            the addon with that variable set
 //   ohos@A=1;B=2                         several variables
 
+/** The flag that makes Node's own WebSocket global on the Node that runs the bench, or
+ * null: none is needed (Node 22 and later) or none exists (Node 18, which has no
+ * WebSocket; its client is then skipped with that reason). Children run on this Node. */
+export const NODE_WEBSOCKET_FLAG =
+  typeof globalThis.WebSocket !== 'function' && process.allowedNodeEnvironmentFlags.has('--experimental-websocket')
+    ? '--experimental-websocket'
+    : null;
+
 export const LABEL = {
   ohos: 'ohos-net-websocket',
   ws: 'ws',
   'ws+bufferutil': 'ws + bufferutil',
   'ws+arraybuffer': "ws, binaryType 'arraybuffer'",
   undici: 'undici WebSocket',
+  // Node's global WebSocket is the undici bundled with Node, a version of its own.
+  node: `Node's WebSocket (undici ${process.versions.undici}${NODE_WEBSOCKET_FLAG ? `, ${NODE_WEBSOCKET_FLAG}` : ''})`,
+  rust: 'tokio-tungstenite (native Rust)',
+  uws: 'uWebSockets.js',
 };
 
 /** { base, env } of a subject name; env is {} for a plain implementation. */
