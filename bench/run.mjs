@@ -298,6 +298,9 @@ function makeCertificate() {
   const files = { dir, cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
   const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-days', String(TLS_CERT_DAYS), '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    // A server certificate, not a CA: WebPKI (the native client's rustls) refuses a CA's
+    // certificate as a server's own, where Node's TLS and our caPath accept either.
+    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=serverAuth',
     '-keyout', files.key, '-out', files.cert], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status === 0) return files;
   rmSync(dir, { recursive: true, force: true });

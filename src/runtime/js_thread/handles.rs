@@ -18,10 +18,9 @@ use std::ffi::{c_int, c_void};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::runtime::core::sys::RawSocket;
-use crate::runtime::js_thread::no_unwind;
 use crate::runtime::js_thread::uv::{
-    self, AsyncCb, CheckCb, Fault, Handle, Loop, PollCb, UvError, INJECTED, UV_ASYNC, UV_CHECK,
-    UV_POLL,
+    self, no_unwind, AsyncCb, CheckCb, Fault, Handle, Loop, PollCb, UvError, INJECTED, UV_ASYNC,
+    UV_CHECK, UV_POLL,
 };
 
 thread_local! {

@@ -54,6 +54,7 @@ use crate::runtime::core::events::deferring_notifications;
 use crate::runtime::core::open::OpenPhase;
 use crate::runtime::core::socket::{Blocked, MAYBE_READABLE, READ_BLOCKED, WRITE_BLOCKED};
 use crate::runtime::js_thread::handles::{AsyncHandle, CheckHandle, PollHandle};
+pub use crate::runtime::js_thread::uv::no_unwind;
 use crate::runtime::js_thread::uv::{Handle, UvError};
 use crate::runtime::js_thread::wake::{Ids, TaskWake, Woken};
 
@@ -100,20 +101,6 @@ impl Clone for Held {
 impl Drop for Held {
     fn drop(&mut self) {
         self.0.unhold();
-    }
-}
-
-/// Runs `f`, the body of a callback that libuv or the environment's cleanup calls: a
-/// panic (a bug) must not unwind into C, which aborts the process, so it is caught
-/// here (the panic hook has printed it) and the callback returns `None`, having done
-/// less. Drops made inside `f` are covered too.
-pub fn no_unwind<R>(what: &str, f: impl FnOnce() -> R) -> Option<R> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(r) => Some(r),
-        Err(_) => {
-            log::debug!("a panic in {what} was caught before it reached libuv");
-            None
-        }
     }
 }
 

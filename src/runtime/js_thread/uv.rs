@@ -15,6 +15,7 @@
 
 use std::ffi::{c_int, c_void};
 use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
 use crate::constants::TEST_FAULT_ENV;
@@ -106,6 +107,20 @@ pub fn api() -> Option<&'static Api> {
 
 /// libuv's functions, or the stand-ins a unit test installed on its thread
 /// ([`fake`]): `cargo test` runs without Node, so without libuv.
+/// Runs `f`, the body of a callback that libuv or the environment's cleanup calls: a
+/// panic (a bug) must not unwind into C, which aborts the process, so it is caught
+/// here (the panic hook has printed it) and the callback returns `None`, having done
+/// less. Drops made inside `f` are covered too.
+pub fn no_unwind<R>(what: &str, f: impl FnOnce() -> R) -> Option<R> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => Some(r),
+        Err(_) => {
+            log::debug!("a panic in {what} was caught before it reached libuv");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 pub fn api() -> Option<&'static Api> {
     fake::installed().or_else(host_api)

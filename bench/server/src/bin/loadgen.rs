@@ -17,11 +17,8 @@
 //! `!rss <conns>` (answered with `rss <RSS at start> <RSS now> <heap at start> <heap now>`,
 //! in bytes; heap = the JS heap in use).
 
-use std::collections::HashMap;
-use std::error::Error;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{SplitSink, SplitStream};
@@ -30,44 +27,12 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+use bench_server::{json_string, payload, BoxError, Outcome, Params};
+
 type Ws = WebSocketStream<TcpStream>;
-type BoxError = Box<dyn Error + Send + Sync>;
-type Outcome<T> = Result<T, BoxError>;
-
-/// `key=value` arguments; every value is a number, so no quoting rules are needed.
-struct Params(HashMap<String, String>);
-
-impl Params {
-    fn parse(args: impl Iterator<Item = String>) -> Outcome<Self> {
-        let mut map = HashMap::new();
-        for arg in args {
-            let (k, v) = arg
-                .split_once('=')
-                .ok_or_else(|| format!("argument {arg:?} is not key=value"))?;
-            map.insert(k.to_owned(), v.to_owned());
-        }
-        Ok(Params(map))
-    }
-
-    fn get<T: FromStr>(&self, name: &str, default: T) -> Outcome<T> {
-        match self.0.get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|_| format!("bad value {v:?} for {name}").into()),
-        }
-    }
-
-    fn required<T: FromStr>(&self, name: &str) -> Outcome<T> {
-        let v = self.0.get(name).ok_or_else(|| format!("missing {name}="))?;
-        v.parse()
-            .map_err(|_| format!("bad value {v:?} for {name}").into())
-    }
-}
-
 /// What every scenario shares: where the server is, how to reach it, whose CPU to count.
 #[derive(Clone, Copy)]
 struct Target {
@@ -97,23 +62,6 @@ impl Report {
         self.0.push('}');
         self.0
     }
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Bursts of small messages leave in one write. The read buffer stays small: tungstenite
@@ -226,16 +174,6 @@ async fn close_all(conns: Vec<Ws>) {
         while set.join_next().await.is_some() {}
     })
     .await;
-}
-
-/// The payload of a data message of `size` bytes.
-fn payload(size: usize, binary: bool) -> Outcome<Message> {
-    let bytes = Bytes::from(vec![b'x'; size]);
-    Ok(if binary {
-        Message::Binary(bytes)
-    } else {
-        Message::Text(Utf8Bytes::try_from(bytes)?)
-    })
 }
 
 /// Whether `msg` is a data message of the expected type and size; control frames are
@@ -499,7 +437,7 @@ async fn run(scenario: &str, p: &Params) -> Outcome<String> {
     let target = Target {
         port: p.required("port")?,
         sources: p.get("sources", 10)?,
-        server_pid: p.0.get("server_pid").map(|v| v.parse()).transpose()?,
+        server_pid: p.optional("server_pid")?,
         // One message per read for large ones; 16 KiB holds hundreds of small ones.
         read_buffer: p.get("read_buffer", p.get("size", 0)?.clamp(16 << 10, 256 << 10))?,
     };

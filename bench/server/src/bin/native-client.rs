@@ -18,67 +18,29 @@
 //! thread too, and the bench server has the machine's other core.
 
 use std::cell::Cell;
-use std::collections::HashMap;
-use std::error::Error;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, Error as TlsError, SignatureScheme};
+use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-type BoxError = Box<dyn Error + Send + Sync>;
-type Outcome<T> = Result<T, BoxError>;
+use bench_server::{json_string, payload, BoxError, Outcome, Params};
 
 /// A connection's transport: TCP, or TLS over TCP.
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream for S {}
 type Ws = WebSocketStream<Box<dyn Stream>>;
-
-/// `key=value` arguments; only `caPath` is not a number.
-struct Params(HashMap<String, String>);
-
-impl Params {
-    fn parse(args: impl Iterator<Item = String>) -> Outcome<Self> {
-        let mut map = HashMap::new();
-        for arg in args {
-            let (k, v) = arg
-                .split_once('=')
-                .ok_or_else(|| format!("argument {arg:?} is not key=value"))?;
-            map.insert(k.to_owned(), v.to_owned());
-        }
-        Ok(Params(map))
-    }
-
-    fn get<T: FromStr>(&self, name: &str, default: T) -> Outcome<T> {
-        match self.0.get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|_| format!("bad value {v:?} for {name}").into()),
-        }
-    }
-
-    fn required<T: FromStr>(&self, name: &str) -> Outcome<T> {
-        let v = self.0.get(name).ok_or_else(|| format!("missing {name}="))?;
-        v.parse()
-            .map_err(|_| format!("bad value {v:?} for {name}").into())
-    }
-}
 
 /// CPU time of this process so far (user + system, all threads), in µs.
 fn cpu_micros() -> f64 {
@@ -171,226 +133,22 @@ impl Client {
 }
 
 /// A rustls client whose only trust anchors are the certificates in `ca` (PEM), with
-/// rustls's defaults otherwise (TLS 1.2 and 1.3, its in-memory session cache).
+/// rustls's defaults otherwise (TLS 1.2 and 1.3, its in-memory session cache, WebPKI).
+/// The run's certificate is self-signed and marked CA:FALSE (bench/run.mjs), which
+/// WebPKI accepts as a server certificate that is its own trust anchor.
 fn tls_connector(ca: &Path) -> Outcome<TlsConnector> {
     use rustls::pki_types::pem::PemObject;
     let bad = |e: rustls::pki_types::pem::Error| format!("{}: {e}", ca.display());
-    let pinned = CertificateDer::pem_file_iter(ca)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(bad)?;
     let mut roots = rustls::RootCertStore::empty();
-    for cert in &pinned {
-        roots.add(cert.clone())?;
+    for cert in CertificateDer::pem_file_iter(ca).map_err(bad)? {
+        roots.add(cert.map_err(bad)?)?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let inner =
-        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build()?;
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(PinnedOrWebPki { inner, pinned }))
+        .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(TlsConnector::from(Arc::new(config)))
-}
-
-/// WebPKI over the `ca` roots, and, as Node's TLS and this addon's `caPath` accept it, a
-/// server certificate that is byte for byte one of them: the run's certificate is
-/// self-signed by `openssl req -x509`, which marks it CA:TRUE, and WebPKI refuses a CA
-/// certificate as the server's own (CaUsedAsEndEntity). Such a pinned certificate is
-/// still checked for its validity period and host name; the handshake signatures are
-/// WebPKI's to verify either way.
-#[derive(Debug)]
-struct PinnedOrWebPki {
-    inner: Arc<WebPkiServerVerifier>,
-    pinned: Vec<CertificateDer<'static>>,
-}
-
-impl PinnedOrWebPki {
-    fn check_pinned(
-        cert: &CertificateDer<'_>,
-        name: &ServerName<'_>,
-        now: UnixTime,
-    ) -> Result<(), TlsError> {
-        let bad = || TlsError::InvalidCertificate(CertificateError::BadEncoding);
-        let (not_before, not_after) = validity(cert.as_ref()).ok_or_else(bad)?;
-        let now = i64::try_from(now.as_secs()).map_err(|_| bad())?;
-        if now < not_before {
-            return Err(TlsError::InvalidCertificate(CertificateError::NotValidYet));
-        }
-        if now > not_after {
-            return Err(TlsError::InvalidCertificate(CertificateError::Expired));
-        }
-        webpki::EndEntityCert::try_from(cert)
-            .map_err(|_| bad())?
-            .verify_is_valid_for_subject_name(name)
-            .map_err(|_| TlsError::InvalidCertificate(CertificateError::NotValidForName))
-    }
-}
-
-/// The first DER element of `der`: (tag, contents, what follows). Definite lengths only,
-/// as DER has.
-fn der_element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = der.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let (bytes, rest) = rest.split_at(n);
-        (
-            bytes
-                .iter()
-                .fold(0usize, |len, &b| (len << 8) | usize::from(b)),
-            rest,
-        )
-    };
-    if rest.len() < len {
-        return None;
-    }
-    let (contents, rest) = rest.split_at(len);
-    Some((tag, contents, rest))
-}
-
-/// notBefore and notAfter of a DER X.509 certificate, in Unix seconds (RFC 5280 4.1:
-/// Certificate → TBSCertificate → [0] version (optional), serialNumber, signature, issuer,
-/// validity).
-fn validity(cert: &[u8]) -> Option<(i64, i64)> {
-    const SEQUENCE: u8 = 0x30;
-    const VERSION: u8 = 0xa0;
-    let (SEQUENCE, certificate, _) = der_element(cert)? else {
-        return None;
-    };
-    let (SEQUENCE, tbs, _) = der_element(certificate)? else {
-        return None;
-    };
-    let (tag, _, mut rest) = der_element(tbs)?;
-    if tag == VERSION {
-        rest = der_element(rest)?.2; // then serialNumber
-    }
-    for _ in 0..2 {
-        rest = der_element(rest)?.2; // signature, issuer
-    }
-    let (SEQUENCE, validity, _) = der_element(rest)? else {
-        return None;
-    };
-    let (tag1, not_before, rest) = der_element(validity)?;
-    let (tag2, not_after, _) = der_element(rest)?;
-    Some((der_time(tag1, not_before)?, der_time(tag2, not_after)?))
-}
-
-/// A UTCTime (YYMMDDHHMMSSZ, years 1950–2049) or GeneralizedTime (YYYYMMDDHHMMSSZ), as
-/// certificates encode them, in Unix seconds.
-fn der_time(tag: u8, text: &[u8]) -> Option<i64> {
-    const UTC_TIME: u8 = 0x17;
-    const GENERALIZED_TIME: u8 = 0x18;
-    let (year, rest) = match (tag, text.len()) {
-        (UTC_TIME, 13) => {
-            let yy = digits(&text[..2])?;
-            (if yy < 50 { 2000 + yy } else { 1900 + yy }, &text[2..])
-        }
-        (GENERALIZED_TIME, 15) => (digits(&text[..4])?, &text[4..]),
-        _ => return None,
-    };
-    if rest[10] != b'Z' {
-        return None;
-    }
-    let field = |i: usize| digits(&rest[i..i + 2]);
-    let (month, day) = (field(0)?, field(2)?);
-    let (hour, minute, second) = (field(4)?, field(6)?, field(8)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
-/// The decimal number written in ASCII digits `text`.
-fn digits(text: &[u8]) -> Option<i64> {
-    text.iter().try_fold(0i64, |n, &c| {
-        c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
-    })
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (March-based years, so that the
-/// leap day ends a year: eras of 400 years are 146 097 days).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-impl ServerCertVerifier for PinnedOrWebPki {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, TlsError> {
-        match self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
-            Ok(verified) => Ok(verified),
-            Err(_)
-                if self
-                    .pinned
-                    .iter()
-                    .any(|p| p.as_ref() == end_entity.as_ref()) =>
-            {
-                Self::check_pinned(end_entity, server_name, now)?;
-                Ok(ServerCertVerified::assertion())
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, TlsError> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, TlsError> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-}
-
-/// One data message of `size` bytes ('x's, as the JS clients send).
-fn payload(size: usize, binary: bool) -> Outcome<Message> {
-    let bytes = Bytes::from(vec![b'x'; size]);
-    Ok(if binary {
-        Message::Binary(bytes)
-    } else {
-        Message::Text(Utf8Bytes::try_from(bytes)?)
-    })
 }
 
 /// The next data message; control frames are skipped, the end of the stream is an error.
@@ -468,23 +226,6 @@ impl Report {
         out.push('}');
         out
     }
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// (a), (c): echo of `count` messages with at most `window` in flight. The writer sends
@@ -836,20 +577,5 @@ fn main() {
             );
             std::process::exit(1);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn der_times() {
-        assert_eq!(der_time(0x17, b"700101000000Z"), Some(0));
-        assert_eq!(der_time(0x18, b"20000301000000Z"), Some(951_868_800));
-        assert_eq!(der_time(0x17, b"491231235959Z"), Some(2_524_607_999));
-        assert_eq!(der_time(0x17, b"240229120000Z"), Some(1_709_208_000));
-        assert_eq!(der_time(0x17, b"240229120000+"), None);
-        assert_eq!(der_time(0x18, b"700101000000Z"), None);
     }
 }
