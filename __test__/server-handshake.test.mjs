@@ -1,6 +1,7 @@
 // The server's side of the upgrade handshake: any path (S8), subprotocol selection
 // (S8), refusals of requests that are not valid upgrades (400 / 426 / 431), the S9
-// per-IP limits with 403 and an `error` event, and the handshake time bound.
+// per-IP limits with 403 and an `error` event, the handshake time bound, and the cap on
+// handshakes in progress.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -221,6 +222,42 @@ describe('handshake time bound', () => {
     const ws = await wsClient(`ws://127.0.0.1:${port}`);
     ws.close();
     await server.stop();
+  });
+
+  it('at most 128 handshakes run at once: one more socket is closed at once, and a freed slot is reused', async () => {
+    // SERVER_PENDING_HANDSHAKES_MAX (src/constants.rs): what a flood of silent sockets can hold.
+    const PENDING_MAX = 128;
+    const { server, port } = await startServer();
+    const open = (list) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('error', () => {});
+      s.closedAt = new Promise((r) => s.once('close', () => r(Date.now())));
+      list.push(s);
+      return new Promise((r) => s.once('connect', r));
+    };
+    const silent = [];
+    try {
+      for (let i = 0; i < PENDING_MAX; i++) await open(silent);
+      // Let the server take every one of them into a handshake before the next arrives.
+      await delay(300);
+      const extra = [];
+      await open(extra);
+      const closedAt = await withTimeout(extra[0].closedAt, 3000, 'the 129th socket closed at once');
+      assert.ok(closedAt > 0);
+      let stillOpen = 0;
+      await delay(100);
+      for (const s of silent) if (!s.destroyed && s.readyState === 'open') stillOpen++;
+      assert.equal(stillOpen, PENDING_MAX, 'the 128 in progress stay');
+      // One handshake ends: a real client gets its slot.
+      silent.pop().destroy();
+      await delay(300);
+      const ws = await wsClient(`ws://127.0.0.1:${port}`);
+      ws.close();
+      await wsClosed(ws);
+    } finally {
+      for (const s of silent) s.destroy();
+      await server.stop();
+    }
   });
 
   it('stop() ends handshakes in flight at once', async () => {
